@@ -1,0 +1,15 @@
+//! Circulo's domain: the values the service accepts, always valid once constructed, and the rules
+//! that decide who may do what. Nothing here performs I/O or knows about HTTP or SQL.
+
+pub mod audit;
+pub mod error;
+pub mod ids;
+pub mod member;
+pub mod organization;
+pub mod page;
+pub mod principal;
+pub mod team;
+pub mod text;
+
+pub use error::{DomainError, DomainResult};
+pub use ids::{MemberId, OrgId, TeamId};
