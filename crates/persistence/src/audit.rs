@@ -1,0 +1,110 @@
+//! Reading the audit log. Entries are written by [`crate::WriteTx`] inside each change.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use circulo_domain::OrgId;
+use circulo_domain::audit::{Actor, AuditEvent};
+use circulo_domain::page::{Page, PageRequest};
+
+use crate::error::StoreResult;
+use crate::pool::Db;
+use crate::rows::parse_id;
+use crate::schema::audit_events as a;
+use crate::time::{from_db, to_db};
+
+#[derive(Queryable)]
+struct AuditRow {
+    org_id: String,
+    id: String,
+    occurred_at: NaiveDateTime,
+    actor_role: String,
+    actor_subject: Option<String>,
+    action: String,
+    entity_type: String,
+    entity_id: String,
+    request_id: Option<String>,
+    changes: Option<String>,
+}
+
+impl AuditRow {
+    fn into_domain(self) -> StoreResult<AuditEvent> {
+        Ok(AuditEvent {
+            id: parse_id("audit event id", &self.id)?,
+            org_id: parse_id("organization id", &self.org_id)?,
+            occurred_at: from_db(self.occurred_at),
+            actor: Actor {
+                role: self.actor_role,
+                subject: self.actor_subject,
+            },
+            action: self.action,
+            entity_type: self.entity_type,
+            entity_id: self.entity_id,
+            request_id: self.request_id,
+            changes: self.changes,
+        })
+    }
+}
+
+/// Which audit events a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only changes to this kind of entity (`member`).
+    pub entity_type: Option<String>,
+    /// Only changes to this entity.
+    pub entity_id: Option<String>,
+    /// Only this action (`member.created`).
+    pub action: Option<String>,
+    /// Only changes by this token subject.
+    pub actor_subject: Option<String>,
+    /// Only changes made from this instant on.
+    pub from: Option<DateTime<Utc>>,
+    /// Only changes made before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Audit log reader.
+pub struct AuditLog<'a>(&'a Db);
+
+impl Db {
+    /// The audit log.
+    pub fn audit_log(&self) -> AuditLog<'_> {
+        AuditLog(self)
+    }
+}
+
+impl AuditLog<'_> {
+    /// Lists the audit events of `org` matching `filter`, oldest first.
+    pub fn list(&self, org: OrgId, filter: &AuditFilter, page: PageRequest) -> StoreResult<Page<AuditEvent>> {
+        self.0.read(|conn| {
+            let mut query = a::table.filter(a::org_id.eq(org.to_string())).into_boxed();
+            if let Some(v) = &filter.entity_type {
+                query = query.filter(a::entity_type.eq(v.clone()));
+            }
+            if let Some(v) = &filter.entity_id {
+                query = query.filter(a::entity_id.eq(v.clone()));
+            }
+            if let Some(v) = &filter.action {
+                query = query.filter(a::action.eq(v.clone()));
+            }
+            if let Some(v) = &filter.actor_subject {
+                query = query.filter(a::actor_subject.eq(v.clone()));
+            }
+            if let Some(from) = filter.from {
+                query = query.filter(a::occurred_at.ge(to_db(from)));
+            }
+            if let Some(to) = filter.to {
+                query = query.filter(a::occurred_at.lt(to_db(to)));
+            }
+            if let Some(after) = page.after {
+                query = query.filter(a::id.gt(after.to_string()));
+            }
+            let rows = query
+                .order(a::id.asc())
+                .limit(page.fetch_limit())
+                .load::<AuditRow>(conn)?;
+            let events = rows.into_iter().map(AuditRow::into_domain).collect::<StoreResult<_>>()?;
+            Ok(Page::from_fetched(events, page, |e: &AuditEvent| e.id))
+        })
+    }
+}

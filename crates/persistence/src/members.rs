@@ -1,0 +1,383 @@
+//! Members and their reporting lines.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use serde::Serialize;
+
+use circulo_domain::member::{Member, MemberFields, MemberPatch, MemberRole};
+use circulo_domain::page::{Page, PageRequest};
+use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
+
+use crate::conn::DbConn;
+use crate::error::{StoreError, StoreResult, corrupt};
+use crate::pool::Db;
+use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
+use crate::schema::members as m;
+use crate::teams::team_exists;
+use crate::time::{from_db, now, to_db};
+use crate::tx::{Change, ChangeContext, WriteTx};
+
+#[derive(Queryable, Insertable, Serialize)]
+#[diesel(table_name = m)]
+struct MemberRow {
+    org_id: String,
+    id: String,
+    external_id: Option<String>,
+    display_name: String,
+    email: Option<String>,
+    role: String,
+    team_id: Option<String>,
+    manager_id: Option<String>,
+    strengths: String,
+    active: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl MemberRow {
+    fn from_domain(org: OrgId, member: &Member) -> StoreResult<Self> {
+        Ok(Self {
+            org_id: org.to_string(),
+            id: member.id.to_string(),
+            external_id: member.external_id.clone(),
+            display_name: member.display_name.clone(),
+            email: member.email.clone(),
+            role: member.role.as_str().to_owned(),
+            team_id: member.team_id.map(|id| id.to_string()),
+            manager_id: member.manager_id.map(|id| id.to_string()),
+            strengths: snapshot(&member.strengths)?,
+            active: member.active,
+            version: member.version,
+            created_at: to_db(member.created_at),
+            updated_at: to_db(member.updated_at),
+        })
+    }
+
+    fn into_domain(self) -> StoreResult<Member> {
+        Ok(Member {
+            id: parse_id("member id", &self.id)?,
+            role: self.role.parse::<MemberRole>().map_err(|_| corrupt("role", &self.role))?,
+            team_id: parse_opt_id("team id", self.team_id.as_deref())?,
+            manager_id: parse_opt_id("manager id", self.manager_id.as_deref())?,
+            strengths: serde_json::from_str(&self.strengths).map_err(|_| corrupt("strengths", &self.strengths))?,
+            external_id: self.external_id,
+            display_name: self.display_name,
+            email: self.email,
+            active: self.active,
+            version: self.version,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+/// Which members a list returns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemberFilter {
+    /// Only members of this team.
+    pub team_id: Option<TeamId>,
+    /// Only members reporting directly to this manager.
+    pub manager_id: Option<MemberId>,
+    /// Only active (or only deactivated) members.
+    pub active: Option<bool>,
+}
+
+/// Whether an upsert created the member or replaced an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new member was created.
+    Created,
+    /// The existing member was replaced.
+    Replaced,
+}
+
+/// Member persistence.
+pub struct Members<'a>(&'a Db);
+
+impl Db {
+    /// The member store.
+    pub fn members(&self) -> Members<'_> {
+        Members(self)
+    }
+}
+
+impl Members<'_> {
+    /// Creates a member.
+    pub fn create(&self, ctx: &ChangeContext, org: OrgId, fields: MemberFields) -> StoreResult<Member> {
+        self.0.write(ctx, |tx| insert(tx, org, fields))
+    }
+
+    /// Reads a member of `org`.
+    pub fn get(&self, org: OrgId, id: MemberId) -> StoreResult<Member> {
+        self.0.read(|conn| find(conn, org, id))
+    }
+
+    /// Lists the members of `org` that match `filter`, in creation order.
+    pub fn list(&self, org: OrgId, filter: MemberFilter, page: PageRequest) -> StoreResult<Page<Member>> {
+        self.0.read(|conn| {
+            let mut query = m::table.filter(m::org_id.eq(org.to_string())).into_boxed();
+            if let Some(team) = filter.team_id {
+                query = query.filter(m::team_id.eq(team.to_string()));
+            }
+            if let Some(manager) = filter.manager_id {
+                query = query.filter(m::manager_id.eq(manager.to_string()));
+            }
+            if let Some(active) = filter.active {
+                query = query.filter(m::active.eq(active));
+            }
+            if let Some(after) = page.after {
+                query = query.filter(m::id.gt(after.to_string()));
+            }
+            let rows = query
+                .order(m::id.asc())
+                .limit(page.fetch_limit())
+                .load::<MemberRow>(conn)?;
+            let members = rows.into_iter().map(MemberRow::into_domain).collect::<StoreResult<_>>()?;
+            Ok(Page::from_fetched(members, page, |member: &Member| member.id.as_uuid()))
+        })
+    }
+
+    /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
+    pub fn update(
+        &self,
+        ctx: &ChangeContext,
+        org: OrgId,
+        id: MemberId,
+        expected_version: Option<i64>,
+        patch: MemberPatch,
+    ) -> StoreResult<Member> {
+        self.0.write(ctx, |tx| {
+            let current = find(tx.conn(), org, id)?;
+            check_version(expected_version, current.version)?;
+            let fields = current.fields().patched(patch);
+            replace(tx, org, current, fields, expected_version)
+        })
+    }
+
+    /// Creates or replaces the member the HR system knows as `external_id`.
+    pub fn upsert_by_external_id(
+        &self,
+        ctx: &ChangeContext,
+        org: OrgId,
+        mut fields: MemberFields,
+        expected_version: Option<i64>,
+    ) -> StoreResult<(Member, Upserted)> {
+        self.0.write(ctx, |tx| {
+            let external_id = fields.external_id.clone().unwrap_or_default();
+            let existing = m::table
+                .filter(m::org_id.eq(org.to_string()))
+                .filter(m::external_id.eq(&external_id))
+                .first::<MemberRow>(tx.conn())
+                .optional()?;
+            match existing {
+                Some(row) => {
+                    let current = row.into_domain()?;
+                    check_version(expected_version, current.version)?;
+                    fields.external_id = Some(external_id);
+                    Ok((replace(tx, org, current, fields, expected_version)?, Upserted::Replaced))
+                }
+                // An If-Match names a version of something that exists; nothing does.
+                None if expected_version.is_some() => Err(StoreError::NotFound),
+                None => Ok((insert(tx, org, fields)?, Upserted::Created)),
+            }
+        })
+    }
+}
+
+fn insert(tx: &mut WriteTx<'_>, org: OrgId, fields: MemberFields) -> StoreResult<Member> {
+    let id = MemberId::generate();
+    check_references(tx.conn(), org, id, &fields, None)?;
+    if let Some(external_id) = &fields.external_id {
+        check_external_id_free(tx.conn(), org, external_id)?;
+    }
+    let at = now();
+    let member = Member {
+        id,
+        external_id: fields.external_id,
+        display_name: fields.display_name,
+        email: fields.email,
+        role: fields.role,
+        team_id: fields.team_id,
+        manager_id: fields.manager_id,
+        strengths: fields.strengths,
+        active: fields.active,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    let row = MemberRow::from_domain(org, &member)?;
+    diesel::insert_into(m::table).values(&row).execute(tx.conn())?;
+    record(tx, org, "member.created", &row)?;
+    Ok(member)
+}
+
+fn replace(
+    tx: &mut WriteTx<'_>,
+    org: OrgId,
+    current: Member,
+    fields: MemberFields,
+    expected_version: Option<i64>,
+) -> StoreResult<Member> {
+    check_references(tx.conn(), org, current.id, &fields, Some(&current))?;
+    if fields.external_id != current.external_id {
+        if let Some(external_id) = &fields.external_id {
+            check_external_id_free(tx.conn(), org, external_id)?;
+        }
+    }
+    let next = Member {
+        external_id: fields.external_id,
+        display_name: fields.display_name,
+        email: fields.email,
+        role: fields.role,
+        team_id: fields.team_id,
+        manager_id: fields.manager_id,
+        strengths: fields.strengths,
+        active: fields.active,
+        version: current.version + 1,
+        updated_at: now(),
+        ..current.clone()
+    };
+    let row = MemberRow::from_domain(org, &next)?;
+    let updated = diesel::update(
+        m::table
+            .filter(m::org_id.eq(&row.org_id))
+            .filter(m::id.eq(&row.id))
+            .filter(m::version.eq(current.version)),
+    )
+    .set((
+        m::external_id.eq(&row.external_id),
+        m::display_name.eq(&row.display_name),
+        m::email.eq(&row.email),
+        m::role.eq(&row.role),
+        m::team_id.eq(&row.team_id),
+        m::manager_id.eq(&row.manager_id),
+        m::strengths.eq(&row.strengths),
+        m::active.eq(row.active),
+        m::version.eq(row.version),
+        m::updated_at.eq(row.updated_at),
+    ))
+    .execute(tx.conn())?;
+    if updated == 0 {
+        return Err(lost_update(expected_version, current.version));
+    }
+    let action = match (current.active, next.active) {
+        (true, false) => "member.deactivated",
+        (false, true) => "member.reactivated",
+        _ => "member.updated",
+    };
+    record(tx, org, action, &row)?;
+    Ok(next)
+}
+
+/// Checks that the team and manager exist in `org` and that the manager does not report, directly
+/// or through others, to the member (a reporting cycle).
+fn check_references(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: MemberId,
+    fields: &MemberFields,
+    current: Option<&Member>,
+) -> StoreResult<()> {
+    fields.check_not_own_manager(id)?;
+    if let Some(team) = fields.team_id {
+        if current.and_then(|c| c.team_id) != Some(team) && !team_exists(conn, org, team)? {
+            return Err(invalid("team_id", "no team with this id in the organization"));
+        }
+    }
+    if let Some(manager) = fields.manager_id {
+        if current.and_then(|c| c.manager_id) != Some(manager) {
+            if !member_exists(conn, org, manager)? {
+                return Err(invalid("manager_id", "no member with this id in the organization"));
+            }
+            if current.is_some() && reports_to(conn, org, manager, id)? {
+                return Err(invalid(
+                    "manager_id",
+                    "this manager reports to the member, directly or through others: that would be a cycle",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Whether `member` stands above `manager` in the reporting line (walks up from `manager`).
+fn reports_to(conn: &mut DbConn, org: OrgId, manager: MemberId, member: MemberId) -> StoreResult<bool> {
+    // One recursive query instead of a round trip per level; the depth bound stops the walk even
+    // if a cycle slipped in through a concurrent write.
+    const WALK_UP: &str = "WITH RECURSIVE chain(id, depth) AS ( \
+            SELECT manager_id, 1 FROM members WHERE org_id = $1 AND id = $2 \
+            UNION ALL \
+            SELECT mm.manager_id, chain.depth + 1 FROM members mm \
+            JOIN chain ON mm.org_id = $1 AND mm.id = chain.id \
+            WHERE chain.depth < 10000 \
+        ) SELECT COUNT(*) AS n FROM chain WHERE id = $3";
+    let sql = match conn.backend() {
+        crate::Backend::Postgres => WALK_UP.to_owned(),
+        // SQLite numbers its parameters `?1`, `?2`, … and, like PostgreSQL, allows reusing one.
+        crate::Backend::Sqlite => WALK_UP.replace('$', "?"),
+    };
+    let found = diesel::sql_query(sql)
+        .bind::<Text, _>(org.to_string())
+        .bind::<Text, _>(manager.to_string())
+        .bind::<Text, _>(member.to_string())
+        .get_result::<Count>(conn)?;
+    Ok(found.n > 0)
+}
+
+pub(crate) fn member_exists(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<bool> {
+    let found = m::table
+        .filter(m::org_id.eq(org.to_string()))
+        .filter(m::id.eq(id.to_string()))
+        .select(m::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+fn check_external_id_free(conn: &mut DbConn, org: OrgId, external_id: &str) -> StoreResult<()> {
+    let taken = m::table
+        .filter(m::org_id.eq(org.to_string()))
+        .filter(m::external_id.eq(external_id))
+        .select(m::id)
+        .first::<String>(conn)
+        .optional()?;
+    match taken {
+        Some(holder) => Err(StoreError::Conflict(format!(
+            "external_id {external_id:?} already belongs to member {holder}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn find(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<Member> {
+    m::table
+        .filter(m::org_id.eq(org.to_string()))
+        .filter(m::id.eq(id.to_string()))
+        .first::<MemberRow>(conn)?
+        .into_domain()
+}
+
+fn invalid(field: &str, message: &str) -> StoreError {
+    StoreError::Rule(DomainError::invalid(field, message))
+}
+
+fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, row: &MemberRow) -> StoreResult<()> {
+    let changes = snapshot(row)?;
+    tx.audit(
+        org,
+        Change {
+            action,
+            entity_type: "member",
+            entity_id: &row.id,
+            changes: Some(&changes),
+        },
+    )
+}

@@ -1,0 +1,231 @@
+//! Teams.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use circulo_domain::page::{Page, PageRequest};
+use circulo_domain::team::{NewTeam, Team, TeamPatch};
+use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
+
+use crate::conn::DbConn;
+use crate::error::{StoreError, StoreResult};
+use crate::members::member_exists;
+use crate::pool::Db;
+use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
+use crate::schema::{members as m, teams as t};
+use crate::time::{from_db, now, to_db};
+use crate::tx::{Change, ChangeContext, WriteTx};
+
+#[derive(Queryable, Insertable, Serialize)]
+#[diesel(table_name = t)]
+struct TeamRow {
+    org_id: String,
+    id: String,
+    name: String,
+    lead_member_id: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TeamRow {
+    fn from_domain(org: OrgId, team: &Team) -> Self {
+        Self {
+            org_id: org.to_string(),
+            id: team.id.to_string(),
+            name: team.name.clone(),
+            lead_member_id: team.lead_member_id.map(|id| id.to_string()),
+            version: team.version,
+            created_at: to_db(team.created_at),
+            updated_at: to_db(team.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> StoreResult<Team> {
+        Ok(Team {
+            id: parse_id("team id", &self.id)?,
+            lead_member_id: parse_opt_id("lead member id", self.lead_member_id.as_deref())?,
+            name: self.name,
+            version: self.version,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+/// Team persistence.
+pub struct Teams<'a>(&'a Db);
+
+impl Db {
+    /// The team store.
+    pub fn teams(&self) -> Teams<'_> {
+        Teams(self)
+    }
+}
+
+impl Teams<'_> {
+    /// Creates a team; the name must be free and the lead a member of the organization.
+    pub fn create(&self, ctx: &ChangeContext, org: OrgId, new: &NewTeam) -> StoreResult<Team> {
+        let at = now();
+        let team = Team {
+            id: TeamId::generate(),
+            name: new.name.clone(),
+            lead_member_id: new.lead_member_id,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        self.0.write(ctx, |tx| {
+            check_lead(tx.conn(), org, team.lead_member_id)?;
+            check_name_free(tx.conn(), org, &team.name, None)?;
+            let row = TeamRow::from_domain(org, &team);
+            diesel::insert_into(t::table).values(&row).execute(tx.conn())?;
+            record(tx, org, "team.created", &row)?;
+            Ok(team)
+        })
+    }
+
+    /// Reads a team of `org`.
+    pub fn get(&self, org: OrgId, id: TeamId) -> StoreResult<Team> {
+        self.0.read(|conn| find(conn, org, id))
+    }
+
+    /// Lists the teams of `org` in creation order.
+    pub fn list(&self, org: OrgId, page: PageRequest) -> StoreResult<Page<Team>> {
+        self.0.read(|conn| {
+            let mut query = t::table.filter(t::org_id.eq(org.to_string())).into_boxed();
+            if let Some(after) = page.after {
+                query = query.filter(t::id.gt(after.to_string()));
+            }
+            let rows = query
+                .order(t::id.asc())
+                .limit(page.fetch_limit())
+                .load::<TeamRow>(conn)?;
+            let teams = rows.into_iter().map(TeamRow::into_domain).collect::<StoreResult<_>>()?;
+            Ok(Page::from_fetched(teams, page, |team: &Team| team.id.as_uuid()))
+        })
+    }
+
+    /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
+    pub fn update(
+        &self,
+        ctx: &ChangeContext,
+        org: OrgId,
+        id: TeamId,
+        expected_version: Option<i64>,
+        patch: TeamPatch,
+    ) -> StoreResult<Team> {
+        self.0.write(ctx, |tx| {
+            let current = find(tx.conn(), org, id)?;
+            check_version(expected_version, current.version)?;
+            let mut next = current.clone().patched(patch);
+            if next.lead_member_id != current.lead_member_id {
+                check_lead(tx.conn(), org, next.lead_member_id)?;
+            }
+            if next.name != current.name {
+                check_name_free(tx.conn(), org, &next.name, Some(id))?;
+            }
+            next.version = current.version + 1;
+            next.updated_at = now();
+            let row = TeamRow::from_domain(org, &next);
+            let updated = diesel::update(
+                t::table
+                    .filter(t::org_id.eq(&row.org_id))
+                    .filter(t::id.eq(&row.id))
+                    .filter(t::version.eq(current.version)),
+            )
+            .set((
+                t::name.eq(&row.name),
+                t::lead_member_id.eq(&row.lead_member_id),
+                t::version.eq(row.version),
+                t::updated_at.eq(row.updated_at),
+            ))
+            .execute(tx.conn())?;
+            if updated == 0 {
+                return Err(lost_update(expected_version, current.version));
+            }
+            record(tx, org, "team.updated", &row)?;
+            Ok(next)
+        })
+    }
+
+    /// Deletes an empty team. A team that members still belong to is a conflict: deleting it
+    /// would silently drop their membership.
+    pub fn delete(&self, ctx: &ChangeContext, org: OrgId, id: TeamId, expected_version: Option<i64>) -> StoreResult<()> {
+        self.0.write(ctx, |tx| {
+            let current = find(tx.conn(), org, id)?;
+            check_version(expected_version, current.version)?;
+            let members: i64 = m::table
+                .filter(m::org_id.eq(org.to_string()))
+                .filter(m::team_id.eq(id.to_string()))
+                .count()
+                .get_result(tx.conn())?;
+            if members > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the team still has {members} member(s); move them to another team first"
+                )));
+            }
+            let row = TeamRow::from_domain(org, &current);
+            diesel::delete(t::table.filter(t::org_id.eq(&row.org_id)).filter(t::id.eq(&row.id)))
+                .execute(tx.conn())?;
+            record(tx, org, "team.deleted", &row)
+        })
+    }
+}
+
+pub(crate) fn team_exists(conn: &mut DbConn, org: OrgId, id: TeamId) -> StoreResult<bool> {
+    let found = t::table
+        .filter(t::org_id.eq(org.to_string()))
+        .filter(t::id.eq(id.to_string()))
+        .select(t::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+fn find(conn: &mut DbConn, org: OrgId, id: TeamId) -> StoreResult<Team> {
+    t::table
+        .filter(t::org_id.eq(org.to_string()))
+        .filter(t::id.eq(id.to_string()))
+        .first::<TeamRow>(conn)?
+        .into_domain()
+}
+
+fn check_lead(conn: &mut DbConn, org: OrgId, lead: Option<MemberId>) -> StoreResult<()> {
+    match lead {
+        Some(lead) if !member_exists(conn, org, lead)? => Err(StoreError::Rule(DomainError::invalid(
+            "lead_member_id",
+            "no member with this id in the organization",
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_name_free(conn: &mut DbConn, org: OrgId, name: &str, except: Option<TeamId>) -> StoreResult<()> {
+    let holder = t::table
+        .filter(t::org_id.eq(org.to_string()))
+        .filter(t::name.eq(name))
+        .select(t::id)
+        .first::<String>(conn)
+        .optional()?;
+    match holder {
+        Some(holder) if Some(holder.as_str()) != except.map(|e| e.to_string()).as_deref() => Err(
+            StoreError::Conflict(format!("a team named {name:?} already exists")),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, row: &TeamRow) -> StoreResult<()> {
+    let changes = snapshot(row)?;
+    tx.audit(
+        org,
+        Change {
+            action,
+            entity_type: "team",
+            entity_id: &row.id,
+            changes: Some(&changes),
+        },
+    )
+}
