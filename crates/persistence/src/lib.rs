@@ -19,7 +19,7 @@ pub mod teams;
 pub use conn::{Backend, DatabaseUrl, DbConn};
 pub use error::{StoreError, StoreResult};
 pub use migrations::{MigrationError, migrate, revert_all};
-pub use pool::{Db, PoolOptions};
+pub use pool::{Db, OpenError, PoolOptions};
 pub use time::now;
 pub use audit::AuditFilter;
 pub use idempotency::{Reservation, StoredResponse};

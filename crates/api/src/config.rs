@@ -1,0 +1,208 @@
+//! Configuration, from flags or the environment variables API.md §4 names. Read once in `main`
+//! and passed down; nothing reads the environment later.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use circulo_persistence::{DatabaseUrl, PoolOptions};
+
+/// The `circulo` command line.
+#[derive(Debug, Parser)]
+#[command(name = "circulo", version, about = "Circulo: goals, delegated authority, feedback and satisfaction for client-facing teams")]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Database and token settings shared by every command.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Mint an HS256 token with the configured secret.
+    Token(TokenArgs),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+/// Organization commands.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization and print it as JSON.
+    Create(OrgCreateArgs),
+}
+
+/// Settings every command reads.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// `postgres://…` for PostgreSQL, else a SQLite file (created when missing).
+    #[arg(long, env = "CIRCULO_DATABASE_URL", default_value = "circulo.db", global = true)]
+    pub database_url: String,
+    /// HS256 secret (at least 32 bytes). Without it and without a JWKS URL, one is generated and
+    /// kept beside the database file.
+    #[arg(long, env = "CIRCULO_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// URL of a JSON Web Key Set whose RS256/ES256 keys sign accepted tokens.
+    #[arg(long, env = "CIRCULO_JWKS_URL", global = true)]
+    pub jwks_url: Option<String>,
+    /// Required `iss` claim.
+    #[arg(long, env = "CIRCULO_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "CIRCULO_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CIRCULO_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CIRCULO_WORKERS")]
+    pub workers: Option<usize>,
+    /// Database connections at most.
+    #[arg(long, env = "CIRCULO_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+}
+
+/// Settings of `token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Organization id (omit for platform_admin).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// owner, manager, staff, integration or platform_admin.
+    #[arg(long)]
+    pub role: String,
+    /// Subject: a member id, or an integration's name (default: the role's name).
+    #[arg(long)]
+    pub sub: Option<String>,
+    /// Space-separated scopes, for integrations.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_seconds: u64,
+}
+
+/// Settings of `org create`.
+#[derive(Debug, Clone, Args)]
+pub struct OrgCreateArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// ISO 4217 currency code.
+    #[arg(long, default_value = "EUR")]
+    pub currency: String,
+    /// IANA time zone.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+}
+
+/// How tokens are accepted.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// HS256 secret.
+    pub jwt_secret: Option<String>,
+    /// JWKS URL for RS256/ES256.
+    pub jwks_url: Option<String>,
+    /// Required issuer.
+    pub issuer: Option<String>,
+    /// Required audience.
+    pub audience: Option<String>,
+    /// Shortest time between two JWKS fetches caused by unknown key ids.
+    pub jwks_min_refetch_interval: Duration,
+}
+
+/// Everything the server needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The database.
+    pub database_url: DatabaseUrl,
+    /// Listen address (`127.0.0.1:0` picks a free port).
+    pub bind: String,
+    /// HTTP workers.
+    pub workers: Option<usize>,
+    /// Pool sizing.
+    pub pool: PoolOptions,
+    /// Token settings.
+    pub auth: AuthSettings,
+}
+
+/// A setting that cannot be used, named by its environment variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The variable at fault.
+    pub variable: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl CommonArgs {
+    /// The database URL, parsed.
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        DatabaseUrl::parse(&self.database_url).map_err(|message| ConfigError {
+            variable: "CIRCULO_DATABASE_URL",
+            message,
+        })
+    }
+
+    /// The token settings.
+    pub fn auth(&self) -> AuthSettings {
+        let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        AuthSettings {
+            jwt_secret: nonempty(&self.jwt_secret),
+            jwks_url: nonempty(&self.jwks_url),
+            issuer: nonempty(&self.jwt_issuer),
+            audience: nonempty(&self.jwt_audience),
+            jwks_min_refetch_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// The server configuration from the command line and environment.
+    pub fn from_args(common: &CommonArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
+        if serve.db_pool_size == 0 {
+            return Err(ConfigError {
+                variable: "CIRCULO_DB_POOL_SIZE",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            database_url: common.database_url()?,
+            bind: serve.bind.clone(),
+            workers: serve.workers.filter(|w| *w > 0),
+            pool: PoolOptions {
+                max_size: serve.db_pool_size,
+                ..PoolOptions::default()
+            },
+            auth: common.auth(),
+        })
+    }
+}
+
+impl ServeArgs {
+    /// `serve`'s settings when no subcommand is given: from the environment and defaults.
+    pub fn parse_default() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Defaults::parse_from(["circulo"]).args
+    }
+}

@@ -1,0 +1,147 @@
+//! The audit log: every change, with actor, action, entity, time and request id.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use circulo_domain::audit::AuditEvent;
+use circulo_domain::error::Validator;
+use circulo_domain::principal::Permission;
+use circulo_domain::window::{TimeBound, check_window};
+use circulo_persistence::AuditFilter;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::http::pagination::{list_view, page_request};
+use crate::state::{AppState, blocking};
+
+pub(super) fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_audit_events);
+}
+
+/// Who made a change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorView {
+    /// The role they acted in (`owner`, `integration`, …, or `cli`).
+    pub role: String,
+    /// Their token's subject; absent where the author must stay unknown.
+    pub subject: Option<String>,
+}
+
+/// One change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    /// Time-ordered id.
+    pub id: Uuid,
+    /// When the change was committed.
+    pub occurred_at: DateTime<Utc>,
+    /// Who made it.
+    pub actor: ActorView,
+    /// What was done (`member.created`).
+    pub action: String,
+    /// The kind of thing changed (`member`).
+    pub entity_type: String,
+    /// The id of the thing changed.
+    pub entity_id: String,
+    /// The request that made the change (`X-Request-Id`).
+    pub request_id: Option<String>,
+    /// The entity's state after the change.
+    #[schema(value_type = Option<Object>)]
+    pub changes: Option<serde_json::Value>,
+}
+
+impl From<AuditEvent> for AuditEventView {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            id: e.id,
+            occurred_at: e.occurred_at,
+            actor: ActorView {
+                role: e.actor.role,
+                subject: e.actor.subject,
+            },
+            action: e.action,
+            entity_type: e.entity_type,
+            entity_id: e.entity_id,
+            request_id: e.request_id,
+            changes: e.changes.and_then(|c| serde_json::from_str(&c).ok()),
+        }
+    }
+}
+
+list_view!(
+    /// A page of audit events.
+    AuditEventList of AuditEventView
+);
+
+/// Filters and paging for the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListAuditEvents {
+    /// Only changes to this kind of entity (`member`, `team`, `organization`).
+    pub entity_type: Option<String>,
+    /// Only changes to this entity.
+    pub entity_id: Option<String>,
+    /// Only this action (`member.created`).
+    pub action: Option<String>,
+    /// Only changes by this token subject.
+    pub actor: Option<String>,
+    /// From this instant or date (inclusive; a date is midnight in the organization's zone).
+    pub from: Option<String>,
+    /// Before this instant or date (exclusive).
+    pub to: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List the audit log, oldest first.
+#[utoipa::path(
+    tag = "audit",
+    params(ListAuditEvents),
+    responses((status = 200, description = "A page of audit events", body = AuditEventList)),
+)]
+#[get("/audit-events")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListAuditEvents>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.principal.authorize(Permission::ReadAudit)?;
+    let query = query.into_inner();
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let mut v = Validator::new();
+    let from = query.from.and_then(|f| v.check(TimeBound::parse("from", &f)));
+    let to = query.to.and_then(|t| v.check(TimeBound::parse("to", &t)));
+    v.finish()?;
+    let mut filter = AuditFilter {
+        entity_type: query.entity_type,
+        entity_id: query.entity_id,
+        action: query.action,
+        actor_subject: query.actor,
+        from: None,
+        to: None,
+    };
+    let events = blocking(&state, move |db| {
+        if from.iter().chain(to.iter()).any(TimeBound::needs_zone) {
+            let zone = db.organizations().get(org)?.timezone;
+            filter.from = from.map(|f| f.resolve(zone));
+            filter.to = to.map(|t| t.resolve(zone));
+        } else {
+            let utc = |b: TimeBound| match b {
+                TimeBound::Instant(t) => Some(t),
+                TimeBound::Date(_) => None,
+            };
+            filter.from = from.and_then(utc);
+            filter.to = to.and_then(utc);
+        }
+        check_window(filter.from, filter.to)?;
+        db.audit_log().list(org, &filter, page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AuditEventList::from_page(events)))
+}

@@ -1,0 +1,372 @@
+//! Members: the people who serve clients. Deactivated with `PATCH {"active": false}`, never
+//! deleted; HR systems upsert them by their own id.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, patch, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use circulo_domain::error::Validator;
+use circulo_domain::member::{self, Member, MemberFields, MemberPatch, MemberRole, RawMemberFields};
+use circulo_domain::principal::Permission;
+use circulo_domain::{MemberId, TeamId};
+use circulo_persistence::{MemberFilter, Upserted};
+
+use super::respond::{created, double_option, with_etag};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::http::etag::IfMatch;
+use crate::http::json::Json;
+use crate::http::pagination::{list_view, page_request};
+use crate::http::problem::Problem;
+use crate::state::{AppState, blocking};
+
+pub(super) fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_member)
+        .service(list_members)
+        .service(get_member)
+        .service(update_member)
+        .service(upsert_member_by_external_id);
+}
+
+/// A member's role.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRoleName {
+    /// Runs the business.
+    Owner,
+    /// Leads people.
+    Manager,
+    /// Serves clients.
+    Staff,
+}
+
+impl From<MemberRole> for MemberRoleName {
+    fn from(role: MemberRole) -> Self {
+        match role {
+            MemberRole::Owner => Self::Owner,
+            MemberRole::Manager => Self::Manager,
+            MemberRole::Staff => Self::Staff,
+        }
+    }
+}
+
+impl MemberRoleName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Manager => "manager",
+            Self::Staff => "staff",
+        }
+    }
+}
+
+/// A new member.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMember {
+    /// The HR system's id, unique in the organization.
+    pub external_id: Option<String>,
+    /// How colleagues and clients know them, 1–200 characters.
+    pub display_name: String,
+    /// Work email.
+    pub email: Option<String>,
+    /// Their role.
+    pub role: MemberRoleName,
+    /// Their team.
+    pub team_id: Option<Uuid>,
+    /// Whom they report to.
+    pub manager_id: Option<Uuid>,
+    /// What they are good at: up to 20, each 1–60 characters.
+    #[serde(default)]
+    pub strengths: Vec<String>,
+    /// Defaults to true.
+    pub active: Option<bool>,
+}
+
+/// A member as the HR system knows them; the external id comes from the path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutMember {
+    /// How colleagues and clients know them.
+    pub display_name: String,
+    /// Work email.
+    pub email: Option<String>,
+    /// Their role.
+    pub role: MemberRoleName,
+    /// Their team.
+    pub team_id: Option<Uuid>,
+    /// Whom they report to.
+    pub manager_id: Option<Uuid>,
+    /// What they are good at.
+    #[serde(default)]
+    pub strengths: Vec<String>,
+    /// Defaults to true.
+    pub active: Option<bool>,
+}
+
+/// Changes to a member; absent fields stay as they are, `null` clears an optional one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMember {
+    /// The HR system's id, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Work email, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// Role.
+    pub role: Option<MemberRoleName>,
+    /// Team, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub team_id: Option<Option<Uuid>>,
+    /// Manager, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub manager_id: Option<Option<Uuid>>,
+    /// Strengths (replaces the list).
+    pub strengths: Option<Vec<String>>,
+    /// `false` deactivates the member, `true` reactivates them.
+    pub active: Option<bool>,
+}
+
+/// A member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    /// The member's id; the `sub` of their tokens.
+    pub id: Uuid,
+    /// The HR system's id.
+    pub external_id: Option<String>,
+    /// Display name.
+    pub display_name: String,
+    /// Work email.
+    pub email: Option<String>,
+    /// Role.
+    pub role: MemberRoleName,
+    /// Team.
+    pub team_id: Option<Uuid>,
+    /// Manager.
+    pub manager_id: Option<Uuid>,
+    /// Strengths.
+    pub strengths: Vec<String>,
+    /// Whether the member is active.
+    pub active: bool,
+    /// Changes with every update; send it back in `If-Match`.
+    pub version: i64,
+    /// When the member was created.
+    pub created_at: DateTime<Utc>,
+    /// When the member last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        Self {
+            id: m.id.as_uuid(),
+            external_id: m.external_id,
+            display_name: m.display_name,
+            email: m.email,
+            role: m.role.into(),
+            team_id: m.team_id.map(|id| id.as_uuid()),
+            manager_id: m.manager_id.map(|id| id.as_uuid()),
+            strengths: m.strengths,
+            active: m.active,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+list_view!(
+    /// A page of members.
+    MemberList of MemberView
+);
+
+/// Filters and paging for members.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListMembers {
+    /// Only members of this team.
+    pub team_id: Option<Uuid>,
+    /// Only members reporting directly to this manager.
+    pub manager_id: Option<Uuid>,
+    /// Only active (`true`) or deactivated (`false`) members.
+    pub active: Option<bool>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl CreateMember {
+    fn into_domain(self) -> Result<MemberFields, ApiError> {
+        Ok(MemberFields::parse(RawMemberFields {
+            external_id: self.external_id.as_deref(),
+            display_name: &self.display_name,
+            email: self.email.as_deref(),
+            role: self.role.as_str(),
+            team_id: self.team_id.map(TeamId::from_uuid),
+            manager_id: self.manager_id.map(MemberId::from_uuid),
+            strengths: &self.strengths,
+            active: self.active,
+        })?)
+    }
+}
+
+impl UpdateMember {
+    fn into_domain(self) -> Result<MemberPatch, ApiError> {
+        let mut v = Validator::new();
+        let patch = MemberPatch {
+            external_id: self.external_id.map(|e| e.and_then(|e| v.check(member::external_id(&e)))),
+            display_name: self.display_name.and_then(|n| v.check(member::display_name(&n))),
+            email: self.email.map(|e| e.and_then(|e| v.check(member::email(&e)))),
+            role: self.role.and_then(|r| v.check(r.as_str().parse())),
+            team_id: self.team_id.map(|t| t.map(TeamId::from_uuid)),
+            manager_id: self.manager_id.map(|m| m.map(MemberId::from_uuid)),
+            strengths: self.strengths.and_then(|s| v.check(member::strengths(&s))),
+            active: self.active,
+        };
+        v.finish()?;
+        Ok(patch)
+    }
+}
+
+/// Create a member.
+#[utoipa::path(
+    tag = "members",
+    request_body = CreateMember,
+    responses(
+        (status = 201, description = "The member", body = MemberView, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "The external id is taken", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/members")]
+pub async fn create_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateMember>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.principal.authorize(Permission::WriteDirectory)?;
+    let fields = body.into_inner().into_domain()?;
+    let ctx = caller.change_context();
+    let member = blocking(&state, move |db| db.members().create(&ctx, org, fields)).await?;
+    Ok(created(format!("/v1/members/{}", member.id), member.version, &MemberView::from(member)))
+}
+
+/// List members, oldest first.
+#[utoipa::path(tag = "members", params(ListMembers), responses((status = 200, description = "A page of members", body = MemberList)))]
+#[get("/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListMembers>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.principal.authorize(Permission::ReadDirectory)?;
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let filter = MemberFilter {
+        team_id: query.team_id.map(TeamId::from_uuid),
+        manager_id: query.manager_id.map(MemberId::from_uuid),
+        active: query.active,
+    };
+    let members = blocking(&state, move |db| db.members().list(org, filter, page)).await?;
+    Ok(HttpResponse::Ok().json(MemberList::from_page(members)))
+}
+
+/// Get a member.
+#[utoipa::path(
+    tag = "members",
+    params(("id" = Uuid, Path, description = "The member's id")),
+    responses((status = 200, description = "The member", body = MemberView, headers(("ETag" = String)))),
+)]
+#[get("/members/{id}")]
+pub async fn get_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.principal.authorize(Permission::ReadDirectory)?;
+    let id = MemberId::from_uuid(id.into_inner());
+    let member = blocking(&state, move |db| db.members().get(org, id)).await?;
+    Ok(with_etag(StatusCode::OK, member.version, &MemberView::from(member)))
+}
+
+/// Change a member; `{"active": false}` deactivates them.
+///
+/// A manager change that would make the member report to themselves, directly or through
+/// others, is refused with 422.
+#[utoipa::path(
+    tag = "members",
+    params(("id" = Uuid, Path, description = "The member's id")),
+    request_body = UpdateMember,
+    responses(
+        (status = 200, description = "The updated member", body = MemberView, headers(("ETag" = String))),
+        (status = 409, description = "The external id is taken", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/members/{id}")]
+pub async fn update_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<UpdateMember>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.principal.authorize(Permission::WriteDirectory)?;
+    let patch = body.into_inner().into_domain()?;
+    let (id, ctx) = (MemberId::from_uuid(id.into_inner()), caller.change_context());
+    let member = blocking(&state, move |db| db.members().update(&ctx, org, id, if_match.0, patch)).await?;
+    Ok(with_etag(StatusCode::OK, member.version, &MemberView::from(member)))
+}
+
+/// Create or replace the member an HR system knows by `external_id`.
+///
+/// Answers 201 when the member is new and 200 when an existing one was replaced; fields left out
+/// of the body take their defaults, as with any PUT.
+#[utoipa::path(
+    tag = "members",
+    params(("external_id" = String, Path, description = "The HR system's id for the member")),
+    request_body = PutMember,
+    responses(
+        (status = 200, description = "The replaced member", body = MemberView, headers(("ETag" = String))),
+        (status = 201, description = "The new member", body = MemberView, headers(("Location" = String), ("ETag" = String))),
+    ),
+)]
+#[put("/members/external/{external_id}")]
+pub async fn upsert_member_by_external_id(
+    state: web::Data<AppState>,
+    caller: Caller,
+    external_id: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<PutMember>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.principal.authorize(Permission::WriteDirectory)?;
+    let body = body.into_inner();
+    let fields = CreateMember {
+        external_id: Some(external_id.into_inner()),
+        display_name: body.display_name,
+        email: body.email,
+        role: body.role,
+        team_id: body.team_id,
+        manager_id: body.manager_id,
+        strengths: body.strengths,
+        active: body.active,
+    }
+    .into_domain()?;
+    let ctx = caller.change_context();
+    let (member, outcome) =
+        blocking(&state, move |db| db.members().upsert_by_external_id(&ctx, org, fields, if_match.0)).await?;
+    Ok(match outcome {
+        Upserted::Created => created(format!("/v1/members/{}", member.id), member.version, &MemberView::from(member)),
+        Upserted::Replaced => with_etag(StatusCode::OK, member.version, &MemberView::from(member)),
+    })
+}

@@ -1,0 +1,26 @@
+//! HTTP handlers, one file per resource, and the route table that serves them.
+
+pub mod audit;
+pub mod health;
+pub mod members;
+pub mod organizations;
+pub mod teams;
+
+mod fallback;
+mod respond;
+
+pub use fallback::{RouteTable, not_found_or_method_not_allowed};
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every API route. The server and the OpenAPI document are built from this one table.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        utoipa_actix_web::scope("/v1")
+            .configure(organizations::routes)
+            .configure(teams::routes)
+            .configure(members::routes)
+            .configure(audit::routes),
+    )
+    .configure(health::routes);
+}

@@ -1,0 +1,203 @@
+//! Organizations: created by a platform admin; read and tuned by their owner.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use circulo_domain::error::Validator;
+use circulo_domain::organization::{
+    self as org, LowScoreThresholds, NewOrganization, Organization, OrganizationPatch, TimeZone,
+};
+use circulo_domain::principal::Permission;
+
+use super::respond::{created, with_etag};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::http::etag::IfMatch;
+use crate::http::json::Json;
+use crate::http::problem::Problem;
+use crate::state::{AppState, blocking};
+
+pub(super) fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_organization)
+        .service(get_organization)
+        .service(update_organization);
+}
+
+/// A new organization.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganization {
+    /// Display name, 1–200 characters.
+    pub name: String,
+    /// ISO 4217 code of the currency money is kept in.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// IANA time zone that dates are read in.
+    #[schema(example = "Europe/Madrid")]
+    pub timezone: String,
+}
+
+/// Which satisfaction scores count as low (`score.detractor`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LowScoreThresholdsBody {
+    /// A CSAT (1–5) at or below this is low (1–4, default 2).
+    pub csat_at_most: i64,
+    /// An NPS answer (0–10) at or below this is low (0–9, default 6).
+    pub nps_at_most: i64,
+    /// A CES (1–7) at or above this is low (2–7, default 5).
+    pub ces_at_least: i64,
+}
+
+/// Changes to the organization; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganization {
+    /// Display name.
+    pub name: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// Anonymous feedback shows only from this many items on (at least 3).
+    pub anonymity_threshold: Option<i64>,
+    /// Minutes within which an escalation should be answered (1–10080).
+    pub escalation_response_target_minutes: Option<i64>,
+    /// Which scores count as low.
+    pub low_score_thresholds: Option<LowScoreThresholdsBody>,
+}
+
+/// An organization and its settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationView {
+    /// The organization's id (the `org` claim of its tokens).
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Minimum number of anonymous items before any is shown.
+    pub anonymity_threshold: i32,
+    /// Minutes within which an escalation should be answered.
+    pub escalation_response_target_minutes: i32,
+    /// Which scores count as low.
+    pub low_score_thresholds: LowScoreThresholdsBody,
+    /// Changes with every update; send it back in `If-Match`.
+    pub version: i64,
+    /// When the organization was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Organization> for OrganizationView {
+    fn from(o: Organization) -> Self {
+        let t = o.settings.low_score_thresholds;
+        Self {
+            id: o.id.as_uuid(),
+            name: o.name,
+            currency: o.currency.as_str().to_owned(),
+            timezone: o.timezone.name().to_owned(),
+            anonymity_threshold: o.settings.anonymity_threshold,
+            escalation_response_target_minutes: o.settings.escalation_response_target_minutes,
+            low_score_thresholds: LowScoreThresholdsBody {
+                csat_at_most: t.csat_at_most.into(),
+                nps_at_most: t.nps_at_most.into(),
+                ces_at_least: t.ces_at_least.into(),
+            },
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+impl UpdateOrganization {
+    fn into_domain(self) -> Result<OrganizationPatch, ApiError> {
+        let mut v = Validator::new();
+        let patch = OrganizationPatch {
+            name: self.name.and_then(|n| v.check(org::organization_name(&n))),
+            timezone: self.timezone.and_then(|t| v.check(TimeZone::parse("timezone", &t))),
+            anonymity_threshold: self.anonymity_threshold.and_then(|n| v.check(org::anonymity_threshold(n))),
+            escalation_response_target_minutes: self
+                .escalation_response_target_minutes
+                .and_then(|n| v.check(org::escalation_response_target_minutes(n))),
+            low_score_thresholds: self.low_score_thresholds.and_then(|t| {
+                v.check(LowScoreThresholds::parse(t.csat_at_most, t.nps_at_most, t.ces_at_least))
+            }),
+        };
+        v.finish()?;
+        Ok(patch)
+    }
+}
+
+/// Create an organization.
+///
+/// Only a `platform_admin` may create organizations. Settings start at their defaults; the
+/// owner tunes them with `PATCH /v1/organization`.
+#[utoipa::path(
+    tag = "organizations",
+    request_body = CreateOrganization,
+    responses(
+        (status = 201, description = "The organization", body = OrganizationView,
+            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/organizations")]
+pub async fn create_organization(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateOrganization>,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.require(Permission::CreateOrganization)?;
+    let new = NewOrganization::parse(&body.name, &body.currency, &body.timezone)?;
+    let ctx = caller.change_context();
+    let org = blocking(&state, move |db| db.organizations().create(&ctx, &new)).await?;
+    Ok(created("/v1/organization".to_owned(), org.version, &OrganizationView::from(org)))
+}
+
+/// Get the caller's organization.
+#[utoipa::path(
+    tag = "organizations",
+    responses(
+        (status = 200, description = "The organization", body = OrganizationView,
+            headers(("ETag" = String, description = "The version, for If-Match"))),
+        (status = 404, description = "The token's organization does not exist", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/organization")]
+pub async fn get_organization(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let org_id = caller.principal.authorize(Permission::ManageOrganization)?;
+    let org = blocking(&state, move |db| db.organizations().get(org_id)).await?;
+    Ok(with_etag(StatusCode::OK, org.version, &OrganizationView::from(org)))
+}
+
+/// Change the caller's organization's name, time zone or settings.
+#[utoipa::path(
+    tag = "organizations",
+    request_body = UpdateOrganization,
+    responses(
+        (status = 200, description = "The updated organization", body = OrganizationView,
+            headers(("ETag" = String, description = "The new version"))),
+        (status = 404, description = "The token's organization does not exist", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/organization")]
+pub async fn update_organization(
+    state: web::Data<AppState>,
+    caller: Caller,
+    if_match: IfMatch,
+    body: Json<UpdateOrganization>,
+) -> Result<HttpResponse, ApiError> {
+    let org_id = caller.principal.authorize(Permission::ManageOrganization)?;
+    let patch = body.into_inner().into_domain()?;
+    let ctx = caller.change_context();
+    let org = blocking(&state, move |db| db.organizations().update(&ctx, org_id, if_match.0, patch)).await?;
+    Ok(with_etag(StatusCode::OK, org.version, &OrganizationView::from(org)))
+}

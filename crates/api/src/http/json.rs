@@ -1,0 +1,183 @@
+//! The JSON body extractor every endpoint uses. Unlike `web::Json` it names the offending field
+//! (`errors[].field`) when a value has the wrong type or a field is unknown or missing, and it
+//! tells a malformed document (400) from a well-formed one with bad values (422).
+
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use circulo_domain::DomainError;
+
+use crate::error::ApiError;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON request body deserialized into `T`.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The deserialized value.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = is_json_content_type(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::Status(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "the request body must be JSON, sent with Content-Type: application/json".to_owned(),
+                ));
+            }
+            let bytes = body.await.map_err(|e| body_error(&e))?;
+            parse(&bytes).map(Json)
+        })
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn body_error(e: &actix_web::Error) -> ApiError {
+    let status = e.as_response_error().status_code();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::Status(
+            status,
+            format!("the request body is larger than the {MAX_BODY_BYTES} bytes accepted"),
+        )
+    } else {
+        ApiError::bad_request(format!("the request body could not be read: {e}"))
+    }
+}
+
+/// Deserializes a JSON document, naming the field at fault.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        classify(&path, &inner)
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+fn classify(path: &str, e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => {
+            let message = strip_position(&e.to_string());
+            let field = if path == "." { String::new() } else { path.to_owned() };
+            let field = unknown_field_path(&field, &message).unwrap_or(field);
+            ApiError::Domain(DomainError::invalid(field, message))
+        }
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::bad_request(format!("malformed JSON: {e}"))
+        }
+    }
+}
+
+/// serde reports an unknown field at its parent's path; name the field itself instead.
+fn unknown_field_path(parent: &str, message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let name = &rest[..rest.find('`')?];
+    Some(if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") })
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields exist to be deserialized")]
+    struct Outer {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields exist to be deserialized")]
+    struct Inner {
+        count: u32,
+    }
+
+    fn field_of(e: ApiError) -> (StatusCode, String) {
+        use actix_web::ResponseError;
+        let status = e.status_code();
+        let field = match e {
+            ApiError::Domain(d) => d.field_errors()[0].field.clone(),
+            _ => String::new(),
+        };
+        (status, field)
+    }
+
+    #[test]
+    fn wrong_types_name_the_nested_field() {
+        let e = parse::<Outer>(br#"{"name":"a","inner":{"count":"x"}}"#).unwrap_err();
+        assert_eq!(field_of(e), (StatusCode::UNPROCESSABLE_ENTITY, "inner.count".to_owned()));
+    }
+
+    #[test]
+    fn unknown_fields_name_themselves() {
+        let e = parse::<Outer>(br#"{"name":"a","extra":1}"#).unwrap_err();
+        assert_eq!(field_of(e), (StatusCode::UNPROCESSABLE_ENTITY, "extra".to_owned()));
+        let e = parse::<Outer>(br#"{"name":"a","inner":{"count":1,"x":2}}"#).unwrap_err();
+        assert_eq!(field_of(e).1, "inner.x");
+    }
+
+    #[test]
+    fn malformed_documents_are_bad_requests() {
+        for body in [&br#"{"name":"#[..], b"[1,", b"{} trailing", b"   "] {
+            let e = parse::<Outer>(body).unwrap_err();
+            assert_eq!(field_of(e).0, StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn a_missing_field_is_unprocessable() {
+        let e = parse::<Outer>(br"{}").unwrap_err();
+        let (status, _) = field_of(e);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

@@ -1,0 +1,7 @@
+//! HTTP conventions every endpoint shares: problems, JSON input, ETags, pagination, request ids.
+
+pub mod etag;
+pub mod json;
+pub mod pagination;
+pub mod problem;
+pub mod request_id;
