@@ -1,0 +1,191 @@
+//! A running server and a client for it.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use circulo_api::auth::{MintRequest, mint_hs256};
+use circulo_api::{AuthSettings, Config};
+use circulo_persistence::{DatabaseUrl, PoolOptions};
+
+use super::database::{Backend, TestDatabase};
+
+/// The HS256 secret test servers use.
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+/// A server on a fresh database.
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub client: reqwest::Client,
+    pub config: Config,
+    handle: actix_web::dev::ServerHandle,
+    _database: TestDatabase,
+}
+
+/// A response read in full.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts an RFC 9457 problem with this status and returns it.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16) -> Self {
+        let this = self.expect(status);
+        assert_eq!(this.header("content-type"), Some("application/problem+json"), "{}", this.text);
+        assert_eq!(this.body["status"], status, "{}", this.text);
+        assert!(this.body["title"].is_string(), "{}", this.text);
+        assert!(this.body["type"].is_string(), "{}", this.text);
+        assert!(this.body["request_id"].is_string(), "problem without request_id: {}", this.text);
+        this
+    }
+
+    /// The fields named in a validation problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend, configure: &impl Fn(&mut Config)) -> Self {
+        let database = TestDatabase::create(backend);
+        let mut config = Config {
+            database_url: DatabaseUrl::parse(database.url()).expect("test database url"),
+            bind: "127.0.0.1:0".to_owned(),
+            workers: Some(1),
+            pool: PoolOptions {
+                max_size: 4,
+                connection_timeout: Duration::from_secs(5),
+            },
+            auth: AuthSettings {
+                jwt_secret: Some(TEST_SECRET.to_owned()),
+                jwks_min_refetch_interval: Duration::ZERO,
+                ..AuthSettings::default()
+            },
+        };
+        configure(&mut config);
+        let running = circulo_api::start(&config).unwrap_or_else(|e| panic!("server did not start: {e}"));
+        let handle = running.server.handle();
+        tokio::spawn(running.server);
+        Self {
+            backend,
+            address: format!("http://{}", running.address),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            config,
+            handle,
+            _database: database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// An HS256 token signed with the test secret.
+    pub fn token(&self, org: Option<&str>, role: &str, sub: &str, scope: Option<&str>) -> String {
+        mint_hs256(
+            TEST_SECRET.as_bytes(),
+            &MintRequest {
+                org: org.map(str::to_owned),
+                role: role.to_owned(),
+                sub: sub.to_owned(),
+                scope: scope.map(str::to_owned),
+                ttl_seconds: 600,
+                issuer: self.config.auth.issuer.clone(),
+                audience: self.config.auth.audience.clone(),
+            },
+        )
+        .expect("mint")
+    }
+
+    pub fn platform_admin_token(&self) -> String {
+        self.token(None, "platform_admin", "ops", None)
+    }
+
+    /// Creates an organization through the API and returns its id and an owner token for it.
+    pub async fn create_org(&self) -> (String, String) {
+        let org = self
+            .send(Method::POST, "/v1/organizations", Some(&self.platform_admin_token()),
+                Some(json!({"name": "Panadería Sol", "currency": "EUR", "timezone": "Europe/Madrid"})))
+            .await
+            .expect(201);
+        let id = org.body["id"].as_str().expect("org id").to_owned();
+        let owner = self.token(Some(&id), "owner", "owner-1", None);
+        (id, owner)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.send(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn execute(&self, request: reqwest::RequestBuilder) -> Response {
+        read(request.send().await.expect("request sent")).await
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> Response {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Response { status, headers, body, text }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // `stop` sends the command at once; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}

@@ -1,0 +1,32 @@
+//! The test harness: `for_each_backend` runs a test body against a fresh app on every database.
+
+mod app;
+mod database;
+
+#[allow(unused_imports)]
+pub use app::{Response, TestApp, TEST_SECRET};
+pub use database::Backend;
+
+use std::future::Future;
+
+/// Runs `test` once per available backend, each time with a new app on a new database.
+pub async fn for_each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for_each_backend_with(|_| {}, test).await;
+}
+
+/// Like [`for_each_backend`], with the server configuration adjusted by `configure`.
+pub async fn for_each_backend_with<C, F, Fut>(configure: C, test: F)
+where
+    C: Fn(&mut circulo_api::Config),
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in Backend::available() {
+        let app = TestApp::spawn(backend, &configure).await;
+        test(app).await;
+    }
+}
