@@ -1,1 +1,237 @@
-//! See the module docs in main.rs.
+//! The audit log: every change recorded in its own transaction, readable by owners and
+//! `audit:read` integrations, filtered, paged, and never across tenants.
+
+use serde_json::{Value, json};
+
+use crate::support::for_each_backend;
+
+fn actions(events: &Value) -> Vec<String> {
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_change_is_recorded_with_actor_entity_and_request_id() {
+    for_each_backend(|app| async move {
+        let (org, owner) = app.create_org().await;
+        let team = app
+            .post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect(201);
+        let team_id = team.body["id"].as_str().unwrap().to_owned();
+        let renamed = app
+            .patch(
+                &format!("/v1/teams/{team_id}"),
+                &owner,
+                json!({"name": "Terrace"}),
+            )
+            .await
+            .expect(200);
+
+        let log = app.get("/v1/audit-events", &owner).await.expect(200);
+        assert_eq!(
+            actions(&log.body),
+            ["organization.created", "team.created", "team.updated"]
+        );
+        let created = &log.body["items"][0];
+        assert_eq!(created["entity_type"], "organization");
+        assert_eq!(created["entity_id"], org);
+        assert_eq!(
+            created["actor"],
+            json!({"role": "platform_admin", "subject": "ops"})
+        );
+
+        let update = &log.body["items"][2];
+        assert_eq!(update["entity_type"], "team");
+        assert_eq!(update["entity_id"], team_id);
+        assert_eq!(
+            update["actor"],
+            json!({"role": "owner", "subject": "owner-1"})
+        );
+        assert_eq!(
+            update["request_id"].as_str(),
+            renamed.header("x-request-id")
+        );
+        assert_eq!(update["changes"]["name"], "Terrace");
+        assert!(update["occurred_at"].as_str().unwrap().ends_with('Z'));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_change_leaves_no_audit_entry() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect(201);
+        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect_problem(409);
+        app.post(
+            "/v1/members",
+            &owner,
+            json!({"display_name": "Ana", "role": "chef"}),
+        )
+        .await
+        .expect_problem(422);
+        let log = app.get("/v1/audit-events", &owner).await.expect(200);
+        assert_eq!(actions(&log.body), ["organization.created", "team.created"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_log_filters_by_entity_action_actor_and_time() {
+    for_each_backend(|app| async move {
+        let (org, owner) = app.create_org().await;
+        let hr = app.token(
+            Some(&org),
+            "integration",
+            "hr-sync",
+            Some("members:write audit:read"),
+        );
+        let member = app
+            .post(
+                "/v1/members",
+                &hr,
+                json!({"display_name": "Ana", "role": "staff"}),
+            )
+            .await
+            .expect(201);
+        let member_id = member.body["id"].as_str().unwrap().to_owned();
+        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect(201);
+        app.patch(
+            &format!("/v1/members/{member_id}"),
+            &owner,
+            json!({"active": false}),
+        )
+        .await
+        .expect(200);
+
+        let by_entity = app
+            .get(
+                &format!("/v1/audit-events?entity_type=member&entity_id={member_id}"),
+                &hr,
+            )
+            .await
+            .expect(200);
+        assert_eq!(
+            actions(&by_entity.body),
+            ["member.created", "member.deactivated"]
+        );
+        let by_action = app
+            .get("/v1/audit-events?action=team.created", &owner)
+            .await
+            .expect(200);
+        assert_eq!(actions(&by_action.body), ["team.created"]);
+        let by_actor = app
+            .get("/v1/audit-events?actor=hr-sync", &owner)
+            .await
+            .expect(200);
+        assert_eq!(actions(&by_actor.body), ["member.created"]);
+
+        let future = app
+            .get("/v1/audit-events?from=2999-01-01", &owner)
+            .await
+            .expect(200);
+        assert_eq!(future.body["items"], json!([]));
+        let past = app
+            .get("/v1/audit-events?to=2000-01-01T00:00:00Z", &owner)
+            .await
+            .expect(200);
+        assert_eq!(past.body["items"], json!([]));
+        let all = app
+            .get(
+                "/v1/audit-events?from=2000-01-01&to=2999-01-01T00:00:00Z",
+                &owner,
+            )
+            .await
+            .expect(200);
+        assert_eq!(all.body["items"].as_array().unwrap().len(), 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_time_filters_are_refused() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let garbage = app
+            .get("/v1/audit-events?from=yesterday", &owner)
+            .await
+            .expect_problem(422);
+        assert_eq!(garbage.error_fields(), ["from"]);
+        let inverted = app
+            .get("/v1/audit-events?from=2026-02-01&to=2026-01-01", &owner)
+            .await
+            .expect_problem(422);
+        assert_eq!(inverted.error_fields(), ["to"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_log_pages_with_cursors() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        for name in ["A", "B", "C", "D"] {
+            app.post("/v1/teams", &owner, json!({"name": name}))
+                .await
+                .expect(201);
+        }
+        let mut seen = Vec::new();
+        let mut path = "/v1/audit-events?limit=2".to_owned();
+        loop {
+            let page = app.get(&path, &owner).await.expect(200);
+            assert!(page.body["items"].as_array().unwrap().len() <= 2);
+            seen.extend(actions(&page.body));
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/v1/audit-events?limit=2&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                "organization.created",
+                "team.created",
+                "team.created",
+                "team.created",
+                "team.created"
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_owners_and_audit_readers_see_the_log_and_only_their_own() {
+    for_each_backend(|app| async move {
+        let (org, owner) = app.create_org().await;
+        let (_, other_owner) = app.create_org().await;
+        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect(201);
+        for (role, scope) in [
+            ("staff", None),
+            ("manager", None),
+            ("integration", Some("members:read")),
+        ] {
+            let token = app.token(Some(&org), role, "x", scope);
+            app.get("/v1/audit-events", &token)
+                .await
+                .expect_problem(403);
+        }
+        let other = app.get("/v1/audit-events", &other_owner).await.expect(200);
+        assert_eq!(actions(&other.body), ["organization.created"]);
+        assert_ne!(other.body["items"][0]["entity_id"], org);
+    })
+    .await;
+}

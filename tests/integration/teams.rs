@@ -8,13 +8,22 @@ use crate::support::for_each_backend;
 async fn an_owner_creates_reads_and_lists_teams() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
-        let created = app.post("/v1/teams", &owner, json!({"name": "Front desk"})).await.expect(201);
+        let created = app
+            .post("/v1/teams", &owner, json!({"name": "Front desk"}))
+            .await
+            .expect(201);
         let id = created.body["id"].as_str().unwrap().to_owned();
-        assert_eq!(created.header("location"), Some(format!("/v1/teams/{id}").as_str()));
+        assert_eq!(
+            created.header("location"),
+            Some(format!("/v1/teams/{id}").as_str())
+        );
         assert_eq!(created.header("etag"), Some("\"1\""));
         assert_eq!(created.body["version"], 1);
 
-        let fetched = app.get(&format!("/v1/teams/{id}"), &owner).await.expect(200);
+        let fetched = app
+            .get(&format!("/v1/teams/{id}"), &owner)
+            .await
+            .expect(200);
         assert_eq!(fetched.body["name"], "Front desk");
         assert_eq!(fetched.body["lead_member_id"], serde_json::Value::Null);
 
@@ -30,9 +39,15 @@ async fn team_names_are_unique_within_an_organization_only() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
         let (_, other_owner) = app.create_org().await;
-        app.post("/v1/teams", &owner, json!({"name": "Kitchen"})).await.expect(201);
-        app.post("/v1/teams", &owner, json!({"name": "Kitchen"})).await.expect_problem(409);
-        app.post("/v1/teams", &other_owner, json!({"name": "Kitchen"})).await.expect(201);
+        app.post("/v1/teams", &owner, json!({"name": "Kitchen"}))
+            .await
+            .expect(201);
+        app.post("/v1/teams", &owner, json!({"name": "Kitchen"}))
+            .await
+            .expect_problem(409);
+        app.post("/v1/teams", &other_owner, json!({"name": "Kitchen"}))
+            .await
+            .expect(201);
     })
     .await;
 }
@@ -43,18 +58,37 @@ async fn a_team_lead_must_be_a_member_of_the_organization() {
         let (_, owner) = app.create_org().await;
         let (_, other_owner) = app.create_org().await;
         let foreign = app
-            .post("/v1/members", &other_owner, json!({"display_name": "Eve", "role": "manager"}))
+            .post(
+                "/v1/members",
+                &other_owner,
+                json!({"display_name": "Eve", "role": "manager"}),
+            )
             .await
             .expect(201);
         let refused = app
-            .post("/v1/teams", &owner, json!({"name": "Bar", "lead_member_id": foreign.body["id"]}))
+            .post(
+                "/v1/teams",
+                &owner,
+                json!({"name": "Bar", "lead_member_id": foreign.body["id"]}),
+            )
             .await
             .expect_problem(422);
         assert_eq!(refused.error_fields(), ["lead_member_id"]);
 
-        let lead = app.post("/v1/members", &owner, json!({"display_name": "Ana", "role": "manager"})).await.expect(201);
+        let lead = app
+            .post(
+                "/v1/members",
+                &owner,
+                json!({"display_name": "Ana", "role": "manager"}),
+            )
+            .await
+            .expect(201);
         let team = app
-            .post("/v1/teams", &owner, json!({"name": "Bar", "lead_member_id": lead.body["id"]}))
+            .post(
+                "/v1/teams",
+                &owner,
+                json!({"name": "Bar", "lead_member_id": lead.body["id"]}),
+            )
             .await
             .expect(201);
         assert_eq!(team.body["lead_member_id"], lead.body["id"]);
@@ -66,18 +100,35 @@ async fn a_team_lead_must_be_a_member_of_the_organization() {
 async fn patching_a_team_renames_it_clears_its_lead_and_bumps_its_version() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
-        let lead = app.post("/v1/members", &owner, json!({"display_name": "Ana", "role": "manager"})).await.expect(201);
+        let lead = app
+            .post(
+                "/v1/members",
+                &owner,
+                json!({"display_name": "Ana", "role": "manager"}),
+            )
+            .await
+            .expect(201);
         let team = app
-            .post("/v1/teams", &owner, json!({"name": "Bar", "lead_member_id": lead.body["id"]}))
+            .post(
+                "/v1/teams",
+                &owner,
+                json!({"name": "Bar", "lead_member_id": lead.body["id"]}),
+            )
             .await
             .expect(201);
         let path = format!("/v1/teams/{}", team.body["id"].as_str().unwrap());
-        let renamed = app.patch(&path, &owner, json!({"name": "Terrace"})).await.expect(200);
+        let renamed = app
+            .patch(&path, &owner, json!({"name": "Terrace"}))
+            .await
+            .expect(200);
         assert_eq!(renamed.body["name"], "Terrace");
         assert_eq!(renamed.body["lead_member_id"], lead.body["id"]);
         assert_eq!(renamed.body["version"], 2);
         assert_eq!(renamed.header("etag"), Some("\"2\""));
-        let cleared = app.patch(&path, &owner, json!({"lead_member_id": null})).await.expect(200);
+        let cleared = app
+            .patch(&path, &owner, json!({"lead_member_id": null}))
+            .await
+            .expect(200);
         assert_eq!(cleared.body["lead_member_id"], serde_json::Value::Null);
         assert_eq!(cleared.body["name"], "Terrace");
     })
@@ -88,10 +139,17 @@ async fn patching_a_team_renames_it_clears_its_lead_and_bumps_its_version() {
 async fn a_team_with_members_cannot_be_deleted_but_an_empty_one_can() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
-        let team = app.post("/v1/teams", &owner, json!({"name": "Bar"})).await.expect(201);
+        let team = app
+            .post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect(201);
         let team_id = team.body["id"].as_str().unwrap().to_owned();
         let member = app
-            .post("/v1/members", &owner, json!({"display_name": "Ana", "role": "staff", "team_id": team_id}))
+            .post(
+                "/v1/members",
+                &owner,
+                json!({"display_name": "Ana", "role": "staff", "team_id": team_id}),
+            )
             .await
             .expect(201);
         let path = format!("/v1/teams/{team_id}");
@@ -99,7 +157,9 @@ async fn a_team_with_members_cannot_be_deleted_but_an_empty_one_can() {
         app.get(&path, &owner).await.expect(200);
 
         let member_path = format!("/v1/members/{}", member.body["id"].as_str().unwrap());
-        app.patch(&member_path, &owner, json!({"team_id": null})).await.expect(200);
+        app.patch(&member_path, &owner, json!({"team_id": null}))
+            .await
+            .expect(200);
         app.delete(&path, &owner).await.expect(204);
         app.get(&path, &owner).await.expect_problem(404);
     })
@@ -111,10 +171,15 @@ async fn another_organizations_team_is_not_found() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
         let (_, intruder) = app.create_org().await;
-        let team = app.post("/v1/teams", &owner, json!({"name": "Bar"})).await.expect(201);
+        let team = app
+            .post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect(201);
         let path = format!("/v1/teams/{}", team.body["id"].as_str().unwrap());
         app.get(&path, &intruder).await.expect_problem(404);
-        app.patch(&path, &intruder, json!({"name": "Mine"})).await.expect_problem(404);
+        app.patch(&path, &intruder, json!({"name": "Mine"}))
+            .await
+            .expect_problem(404);
         app.delete(&path, &intruder).await.expect_problem(404);
         let list = app.get("/v1/teams", &intruder).await.expect(200);
         assert_eq!(list.body["items"], json!([]));
@@ -128,9 +193,13 @@ async fn staff_read_teams_but_cannot_change_them() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
         let staff = app.token(Some(&org), "staff", "s-1", None);
-        app.post("/v1/teams", &owner, json!({"name": "Bar"})).await.expect(201);
+        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
+            .await
+            .expect(201);
         app.get("/v1/teams", &staff).await.expect(200);
-        app.post("/v1/teams", &staff, json!({"name": "Mine"})).await.expect_problem(403);
+        app.post("/v1/teams", &staff, json!({"name": "Mine"}))
+            .await
+            .expect_problem(403);
     })
     .await;
 }

@@ -9,7 +9,11 @@ use circulo_persistence::{DatabaseUrl, PoolOptions};
 
 /// The `circulo` command line.
 #[derive(Debug, Parser)]
-#[command(name = "circulo", version, about = "Circulo: goals, delegated authority, feedback and satisfaction for client-facing teams")]
+#[command(
+    name = "circulo",
+    version,
+    about = "Circulo: goals, delegated authority, feedback and satisfaction for client-facing teams"
+)]
 pub struct Cli {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
@@ -46,11 +50,21 @@ pub enum OrgCommand {
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// `postgres://…` for PostgreSQL, else a SQLite file (created when missing).
-    #[arg(long, env = "CIRCULO_DATABASE_URL", default_value = "circulo.db", global = true)]
+    #[arg(
+        long,
+        env = "CIRCULO_DATABASE_URL",
+        default_value = "circulo.db",
+        global = true
+    )]
     pub database_url: String,
     /// HS256 secret (at least 32 bytes). Without it and without a JWKS URL, one is generated and
     /// kept beside the database file.
-    #[arg(long, env = "CIRCULO_JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "CIRCULO_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub jwt_secret: Option<String>,
     /// URL of a JSON Web Key Set whose RS256/ES256 keys sign accepted tokens.
     #[arg(long, env = "CIRCULO_JWKS_URL", global = true)]

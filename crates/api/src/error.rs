@@ -67,13 +67,19 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         use {DomainError as D, StoreError as S};
         match self {
-            Self::Domain(D::Invalid(_)) | Self::Store(S::Rule(D::Invalid(_))) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Domain(D::Forbidden(_)) | Self::Store(S::Rule(D::Forbidden(_))) => StatusCode::FORBIDDEN,
+            Self::Domain(D::Invalid(_)) | Self::Store(S::Rule(D::Invalid(_))) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::Domain(D::Forbidden(_)) | Self::Store(S::Rule(D::Forbidden(_))) => {
+                StatusCode::FORBIDDEN
+            }
             Self::Store(S::NotFound) => StatusCode::NOT_FOUND,
             Self::Store(S::Conflict(_)) => StatusCode::CONFLICT,
             Self::Store(S::VersionMismatch { .. }) => StatusCode::PRECONDITION_FAILED,
             Self::Store(S::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Store(S::Corrupt(_) | S::Query(_)) | Self::Blocking(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(S::Corrupt(_) | S::Query(_)) | Self::Blocking(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Status(status, _) => *status,
@@ -87,12 +93,18 @@ impl ResponseError for ApiError {
             // client: it may name tables, queries or hosts.
             log::error!("request failed: {self:?}");
             match status {
-                StatusCode::SERVICE_UNAVAILABLE => "the database is unavailable; retry shortly".to_owned(),
-                _ => "an internal error occurred; quote the request id when reporting it".to_owned(),
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    "the database is unavailable; retry shortly".to_owned()
+                }
+                _ => {
+                    "an internal error occurred; quote the request id when reporting it".to_owned()
+                }
             }
         } else {
             match self {
-                Self::Store(StoreError::NotFound) => "no such resource in this organization".to_owned(),
+                Self::Store(StoreError::NotFound) => {
+                    "no such resource in this organization".to_owned()
+                }
                 other => other.to_string(),
             }
         };

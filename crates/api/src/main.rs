@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use circulo_api::auth::{MintRequest, mint_hs256};
-use circulo_api::config::{Cli, Command, CommonArgs, OrgCommand, OrgCreateArgs, ServeArgs, TokenArgs};
+use circulo_api::config::{
+    Cli, Command, CommonArgs, OrgCommand, OrgCreateArgs, ServeArgs, TokenArgs,
+};
 use circulo_api::secret::{self, SecretSource};
 use circulo_api::{Config, openapi, start};
 use circulo_domain::audit::Actor;
@@ -79,7 +81,10 @@ fn token(common: &CommonArgs, args: &TokenArgs) -> Result<(), Failure> {
         return Err("minting needs an HS256 secret: set CIRCULO_JWT_SECRET".into());
     };
     let role: circulo_domain::principal::Role = args.role.parse().map_err(|_| {
-        format!("--role must be owner, manager, staff, integration or platform_admin, not {:?}", args.role)
+        format!(
+            "--role must be owner, manager, staff, integration or platform_admin, not {:?}",
+            args.role
+        )
     })?;
     if args.org.is_none() && role != circulo_domain::principal::Role::PlatformAdmin {
         return Err("--org is required for every role but platform_admin".into());

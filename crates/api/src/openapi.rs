@@ -78,7 +78,10 @@ fn document_operation(op: &mut Operation, method: &HttpMethod, path: &str, authe
     if !authenticated {
         return;
     }
-    op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    op.security = Some(vec![SecurityRequirement::new(
+        "bearer",
+        Vec::<String>::new(),
+    )]);
     let mut problems = vec![
         ("400", "Malformed request (bad JSON, query or header)"),
         ("401", "Missing, expired or invalid bearer token"),
@@ -97,40 +100,67 @@ fn document_operation(op: &mut Operation, method: &HttpMethod, path: &str, authe
             ("422", "Invalid fields; `errors` lists each"),
         ]);
     }
-    if op.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query)) {
-        problems.push(("422", "Invalid filter or paging values; `errors` lists each"));
+    if op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query))
+    {
+        problems.push((
+            "422",
+            "Invalid filter or paging values; `errors` lists each",
+        ));
     }
     match method {
         HttpMethod::Post => {
             problems.extend([
-                ("409", "Conflict, or a request with this Idempotency-Key is still running"),
-                ("422", "Invalid fields, or an Idempotency-Key reused with another body"),
+                (
+                    "409",
+                    "Conflict, or a request with this Idempotency-Key is still running",
+                ),
+                (
+                    "422",
+                    "Invalid fields, or an Idempotency-Key reused with another body",
+                ),
             ]);
-            add_header(op, "Idempotency-Key", "Makes a retry safe: the same key and body within 24 h replay the first response (`Idempotent-Replayed: true`).", 255);
+            add_header(
+                op,
+                "Idempotency-Key",
+                "Makes a retry safe: the same key and body within 24 h replay the first response (`Idempotent-Replayed: true`).",
+                255,
+            );
         }
         HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete => {
             problems.extend([
                 ("409", "Conflicting change"),
                 ("412", "If-Match names a version that is no longer current"),
             ]);
-            add_header(op, "If-Match", "The ETag of the version this change is based on; a stale one is refused with 412.", 64);
+            add_header(
+                op,
+                "If-Match",
+                "The ETag of the version this change is based on; a stale one is refused with 412.",
+                64,
+            );
         }
         _ => {}
     }
     for (status, description) in problems {
-        op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        "application/problem+json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build(),
-            )
-        });
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/problem+json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
     }
 }
 
@@ -140,7 +170,13 @@ fn add_header(op: &mut Operation, name: &str, description: &str, max_length: usi
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(description))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(max_length))))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(max_length)),
+        ))
         .build();
-    op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(parameter));
+    op.parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::T(parameter));
 }

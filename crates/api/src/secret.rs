@@ -29,7 +29,10 @@ pub enum SecretSource {
 }
 
 /// The HS256 secret to use, if HS256 tokens are accepted at all.
-pub fn resolve(auth: &AuthSettings, db: &DatabaseUrl) -> Result<Option<(Vec<u8>, SecretSource)>, ConfigError> {
+pub fn resolve(
+    auth: &AuthSettings,
+    db: &DatabaseUrl,
+) -> Result<Option<(Vec<u8>, SecretSource)>, ConfigError> {
     if let Some(secret) = &auth.jwt_secret {
         check_length(secret, "CIRCULO_JWT_SECRET")?;
         return Ok(Some((secret.as_bytes().to_vec(), SecretSource::Configured)));
@@ -45,13 +48,18 @@ pub fn resolve(auth: &AuthSettings, db: &DatabaseUrl) -> Result<Option<(Vec<u8>,
     match fs::read_to_string(&path) {
         Ok(content) => {
             let secret = content.trim().to_owned();
-            check_length(&secret, "CIRCULO_JWT_SECRET")
-                .map_err(|_| error(format!("{} holds a secret shorter than {MIN_SECRET_BYTES} bytes", path.display())))?;
+            check_length(&secret, "CIRCULO_JWT_SECRET").map_err(|_| {
+                error(format!(
+                    "{} holds a secret shorter than {MIN_SECRET_BYTES} bytes",
+                    path.display()
+                ))
+            })?;
             Ok(Some((secret.into_bytes(), SecretSource::File(path))))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let secret = generate();
-            write_private(&path, &secret).map_err(|e| error(format!("cannot write {}: {e}", path.display())))?;
+            write_private(&path, &secret)
+                .map_err(|e| error(format!("cannot write {}: {e}", path.display())))?;
             Ok(Some((secret.into_bytes(), SecretSource::Generated(path))))
         }
         Err(e) => Err(error(format!("cannot read {}: {e}", path.display()))),
@@ -129,7 +137,10 @@ mod tests {
         auth.jwt_secret = Some("short".into());
         assert!(resolve(&auth, &db).is_err());
         auth.jwt_secret = Some("x".repeat(32));
-        assert_eq!(resolve(&auth, &db).unwrap().unwrap().1, SecretSource::Configured);
+        assert_eq!(
+            resolve(&auth, &db).unwrap().unwrap().1,
+            SecretSource::Configured
+        );
     }
 
     #[test]

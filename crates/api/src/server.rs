@@ -64,16 +64,23 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     db.migrate()?;
     let (verifier, secret_source) = verifier(config)?;
     let metrics = Metrics::new().map_err(|e| StartError::Setup(format!("metrics: {e}")))?;
-    let state = AppState { db, verifier, metrics };
+    let state = AppState {
+        db,
+        verifier,
+        metrics,
+    };
     let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
         address: config.bind.clone(),
         source,
     })?;
-    let address = listener.local_addr().map_err(|e| StartError::Setup(e.to_string()))?;
-    let server = http_server(state, listener, config.workers).map_err(|source| StartError::Bind {
-        address: config.bind.clone(),
-        source,
-    })?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let server =
+        http_server(state, listener, config.workers).map_err(|source| StartError::Bind {
+            address: config.bind.clone(),
+            source,
+        })?;
     Ok(Running {
         server,
         address,
@@ -118,37 +125,38 @@ fn http_server(
     let api = openapi();
     let table = web::Data::new(RouteTable::from_openapi(&api));
     let state = web::Data::new(state);
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .app_data(table.clone())
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::bad_request(format!("invalid query string: {e}")).into()
-            }))
-            .app_data(web::PathConfig::default().error_handler(|e, _| {
-                ApiError::not_found(format!("no such resource: {e}")).into()
-            }))
-            .into_utoipa_app()
-            .configure(routes)
-            .into_app()
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
-            .route("/docs", web::get().to(redirect_to_docs))
-            .default_service(web::to(not_found_or_method_not_allowed))
-            .wrap(from_fn(idempotency))
-            .wrap(from_fn(record_metrics))
-            .wrap(from_fn(problem_bodies))
-            .wrap(
-                Logger::new(r#"%a "%r" %s %b %Dms request_id=%{request_id}xi"#)
-                    .custom_request_replace("request_id", |req| {
-                        req.extensions()
-                            .get::<RequestId>()
-                            .map_or_else(|| "-".to_owned(), |id| id.0.clone())
-                    }),
-            )
-            .wrap(RequestIds)
-    })
-    .listen(listener)?;
+    let mut server =
+        HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(table.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    ApiError::bad_request(format!("invalid query string: {e}")).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|e, _| {
+                    ApiError::not_found(format!("no such resource: {e}")).into()
+                }))
+                .into_utoipa_app()
+                .configure(routes)
+                .into_app()
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
+                .route("/docs", web::get().to(redirect_to_docs))
+                .default_service(web::to(not_found_or_method_not_allowed))
+                .wrap(from_fn(idempotency))
+                .wrap(from_fn(record_metrics))
+                .wrap(from_fn(problem_bodies))
+                .wrap(
+                    Logger::new(r#"%a "%r" %s %b %Dms request_id=%{request_id}xi"#)
+                        .custom_request_replace("request_id", |req| {
+                            req.extensions()
+                                .get::<RequestId>()
+                                .map_or_else(|| "-".to_owned(), |id| id.0.clone())
+                        }),
+                )
+                .wrap(RequestIds)
+        })
+        .listen(listener)?;
     if let Some(workers) = workers {
         server = server.workers(workers);
     }

@@ -46,7 +46,10 @@ impl FromStr for MemberRole {
             "owner" => Ok(Self::Owner),
             "manager" => Ok(Self::Manager),
             "staff" => Ok(Self::Staff),
-            _ => Err(DomainError::invalid("role", "must be one of owner, manager, staff")),
+            _ => Err(DomainError::invalid(
+                "role",
+                "must be one of owner, manager, staff",
+            )),
         }
     }
 }
@@ -258,7 +261,10 @@ impl MemberFields {
     /// and are checked by the store.
     pub fn check_not_own_manager(&self, id: MemberId) -> DomainResult<()> {
         if self.manager_id == Some(id) {
-            Err(DomainError::invalid("manager_id", "a member cannot be their own manager"))
+            Err(DomainError::invalid(
+                "manager_id",
+                "a member cannot be their own manager",
+            ))
         } else {
             Ok(())
         }
@@ -291,7 +297,11 @@ mod tests {
         let mut input = raw("", "boss", &[]);
         input.email = Some("nope");
         let err = MemberFields::parse(input).unwrap_err();
-        let fields: Vec<&str> = err.field_errors().iter().map(|e| e.field.as_str()).collect();
+        let fields: Vec<&str> = err
+            .field_errors()
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
         assert_eq!(fields, ["display_name", "email", "role"]);
     }
 
@@ -301,7 +311,10 @@ mod tests {
         assert!(strengths(&many).is_err());
         assert!(strengths(&many[..20]).is_ok());
         let repeated = vec!["calm".to_owned(), "calm".to_owned()];
-        assert_eq!(strengths(&repeated).unwrap_err().field_errors()[0].field, "strengths[1]");
+        assert_eq!(
+            strengths(&repeated).unwrap_err().field_errors()[0].field,
+            "strengths[1]"
+        );
     }
 
     #[test]

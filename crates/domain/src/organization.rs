@@ -17,7 +17,10 @@ impl CurrencyCode {
     pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
         match iso_currency::Currency::from_code(raw) {
             Some(currency) => Ok(Self(currency.code().to_owned())),
-            None => Err(DomainError::invalid(field, "must be an ISO 4217 currency code such as EUR")),
+            None => Err(DomainError::invalid(
+                field,
+                "must be an ISO 4217 currency code such as EUR",
+            )),
         }
     }
 
@@ -34,9 +37,9 @@ pub struct TimeZone(chrono_tz::Tz);
 impl TimeZone {
     /// Accepts names from the IANA time zone database.
     pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
-        chrono_tz::Tz::from_str(raw)
-            .map(Self)
-            .map_err(|_| DomainError::invalid(field, "must be an IANA time zone such as Europe/Madrid"))
+        chrono_tz::Tz::from_str(raw).map(Self).map_err(|_| {
+            DomainError::invalid(field, "must be an IANA time zone such as Europe/Madrid")
+        })
     }
 
     /// The zone's IANA name.
@@ -76,9 +79,24 @@ impl LowScoreThresholds {
     /// is not low.
     pub fn parse(csat_at_most: i64, nps_at_most: i64, ces_at_least: i64) -> DomainResult<Self> {
         let mut v = Validator::new();
-        let csat = v.check(in_range("low_score_thresholds.csat_at_most", csat_at_most, 1, 4));
-        let nps = v.check(in_range("low_score_thresholds.nps_at_most", nps_at_most, 0, 9));
-        let ces = v.check(in_range("low_score_thresholds.ces_at_least", ces_at_least, 2, 7));
+        let csat = v.check(in_range(
+            "low_score_thresholds.csat_at_most",
+            csat_at_most,
+            1,
+            4,
+        ));
+        let nps = v.check(in_range(
+            "low_score_thresholds.nps_at_most",
+            nps_at_most,
+            0,
+            9,
+        ));
+        let ces = v.check(in_range(
+            "low_score_thresholds.ces_at_least",
+            ces_at_least,
+            2,
+            7,
+        ));
         v.build(|| {
             Some(Self {
                 csat_at_most: csat?,
@@ -94,7 +112,10 @@ pub fn in_range(field: &str, value: i64, min: i32, max: i32) -> DomainResult<i32
     if (i64::from(min)..=i64::from(max)).contains(&value) {
         i32::try_from(value).map_err(|_| DomainError::invalid(field, "out of range"))
     } else {
-        Err(DomainError::invalid(field, format!("must be between {min} and {max}")))
+        Err(DomainError::invalid(
+            field,
+            format!("must be between {min} and {max}"),
+        ))
     }
 }
 
@@ -235,7 +256,11 @@ mod tests {
     #[test]
     fn every_bad_field_is_reported() {
         let err = NewOrganization::parse("", "EURO", "Mars/Olympus").unwrap_err();
-        let fields: Vec<&str> = err.field_errors().iter().map(|e| e.field.as_str()).collect();
+        let fields: Vec<&str> = err
+            .field_errors()
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
         assert_eq!(fields, ["name", "currency", "timezone"]);
     }
 

@@ -176,7 +176,9 @@ impl Principal {
             (Role::Owner, _) => true,
             (Role::Manager | Role::Staff, P::ReadDirectory) => true,
             (Role::Manager | Role::Staff, _) => false,
-            (Role::Integration, P::ReadDirectory) => self.has_any(&[Scope::MembersRead, Scope::MembersWrite]),
+            (Role::Integration, P::ReadDirectory) => {
+                self.has_any(&[Scope::MembersRead, Scope::MembersWrite])
+            }
             (Role::Integration, P::WriteDirectory) => self.scopes.contains(&Scope::MembersWrite),
             (Role::Integration, P::ReadAudit) => self.scopes.contains(&Scope::AuditRead),
             (Role::Integration, P::ManageOrganization) => false,
@@ -213,7 +215,9 @@ fn forbidden_reason(permission: Permission) -> &'static str {
         Permission::WriteDirectory => {
             "changing teams and members needs the owner role or the members:write scope"
         }
-        Permission::ReadAudit => "reading the audit log needs the owner role or the audit:read scope",
+        Permission::ReadAudit => {
+            "reading the audit log needs the owner role or the audit:read scope"
+        }
     }
 }
 
@@ -222,12 +226,24 @@ mod tests {
     use super::*;
 
     fn principal(role: Role, scope: &str) -> Principal {
-        Principal::new(Some(OrgId::generate()), role, "someone".into(), parse_scopes(scope)).unwrap()
+        Principal::new(
+            Some(OrgId::generate()),
+            role,
+            "someone".into(),
+            parse_scopes(scope),
+        )
+        .unwrap()
     }
 
     #[test]
     fn roles_parse_from_their_token_names() {
-        for role in [Role::Owner, Role::Manager, Role::Staff, Role::Integration, Role::PlatformAdmin] {
+        for role in [
+            Role::Owner,
+            Role::Manager,
+            Role::Staff,
+            Role::Integration,
+            Role::PlatformAdmin,
+        ] {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
         }
         assert!("admin".parse::<Role>().is_err());
@@ -236,7 +252,10 @@ mod tests {
     #[test]
     fn unknown_scopes_are_ignored() {
         let scopes = parse_scopes("members:read other:thing  audit:read");
-        assert_eq!(scopes.into_iter().collect::<Vec<_>>(), vec![Scope::MembersRead, Scope::AuditRead]);
+        assert_eq!(
+            scopes.into_iter().collect::<Vec<_>>(),
+            vec![Scope::MembersRead, Scope::AuditRead]
+        );
     }
 
     #[test]
@@ -250,7 +269,8 @@ mod tests {
 
     #[test]
     fn platform_admin_only_creates_organizations() {
-        let admin = Principal::new(None, Role::PlatformAdmin, "ops".into(), BTreeSet::new()).unwrap();
+        let admin =
+            Principal::new(None, Role::PlatformAdmin, "ops".into(), BTreeSet::new()).unwrap();
         assert!(admin.require(Permission::CreateOrganization).is_ok());
         assert!(admin.authorize(Permission::ReadDirectory).is_err());
     }
@@ -283,10 +303,21 @@ mod tests {
     #[test]
     fn member_id_comes_from_the_subject_of_member_roles_only() {
         let id = MemberId::generate();
-        let staff = Principal::new(Some(OrgId::generate()), Role::Staff, id.to_string(), BTreeSet::new()).unwrap();
+        let staff = Principal::new(
+            Some(OrgId::generate()),
+            Role::Staff,
+            id.to_string(),
+            BTreeSet::new(),
+        )
+        .unwrap();
         assert_eq!(staff.member_id(), Some(id));
-        let integration =
-            Principal::new(Some(OrgId::generate()), Role::Integration, id.to_string(), BTreeSet::new()).unwrap();
+        let integration = Principal::new(
+            Some(OrgId::generate()),
+            Role::Integration,
+            id.to_string(),
+            BTreeSet::new(),
+        )
+        .unwrap();
         assert_eq!(integration.member_id(), None);
     }
 }

@@ -9,7 +9,10 @@ use crate::error::{DomainError, DomainResult};
 pub fn single_line(field: &str, raw: &str, max: usize) -> DomainResult<String> {
     check_length(field, raw, max)?;
     if raw.chars().any(char::is_control) {
-        return Err(DomainError::invalid(field, "must not contain control characters"));
+        return Err(DomainError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(raw.to_owned())
 }

@@ -23,7 +23,12 @@ impl TimeBound {
         }
         DateTime::parse_from_rfc3339(raw)
             .map(|t| Self::Instant(t.with_timezone(&Utc)))
-            .map_err(|_| DomainError::invalid(field, "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp"))
+            .map_err(|_| {
+                DomainError::invalid(
+                    field,
+                    "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+                )
+            })
     }
 
     /// The instant this bound stands for in `zone`. A midnight that a daylight-saving jump skips
@@ -57,7 +62,9 @@ impl TimeBound {
 /// Checks that a window is not inverted.
 pub fn check_window(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> DomainResult<()> {
     match (from, to) {
-        (Some(from), Some(to)) if to < from => Err(DomainError::invalid("to", "must not be before from")),
+        (Some(from), Some(to)) if to < from => {
+            Err(DomainError::invalid("to", "must not be before from"))
+        }
         _ => Ok(()),
     }
 }
@@ -70,7 +77,10 @@ mod tests {
     fn a_date_means_midnight_in_the_zone() {
         let madrid = TimeZone::parse("tz", "Europe/Madrid").unwrap();
         let bound = TimeBound::parse("from", "2026-11-22").unwrap();
-        assert_eq!(bound.resolve(madrid).to_rfc3339(), "2026-11-21T23:00:00+00:00");
+        assert_eq!(
+            bound.resolve(madrid).to_rfc3339(),
+            "2026-11-21T23:00:00+00:00"
+        );
     }
 
     #[test]
@@ -85,7 +95,10 @@ mod tests {
         // Santiago de Chile skips from 00:00 to 01:00 on 2026-09-06.
         let santiago = TimeZone::parse("tz", "America/Santiago").unwrap();
         let bound = TimeBound::parse("from", "2026-09-06").unwrap();
-        assert_eq!(bound.resolve(santiago).to_rfc3339(), "2026-09-06T04:00:00+00:00");
+        assert_eq!(
+            bound.resolve(santiago).to_rfc3339(),
+            "2026-09-06T04:00:00+00:00"
+        );
     }
 
     #[test]

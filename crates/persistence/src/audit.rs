@@ -75,7 +75,12 @@ impl Db {
 
 impl AuditLog<'_> {
     /// Lists the audit events of `org` matching `filter`, oldest first.
-    pub fn list(&self, org: OrgId, filter: &AuditFilter, page: PageRequest) -> StoreResult<Page<AuditEvent>> {
+    pub fn list(
+        &self,
+        org: OrgId,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
         self.0.read(|conn| {
             let mut query = a::table.filter(a::org_id.eq(org.to_string())).into_boxed();
             if let Some(v) = &filter.entity_type {
@@ -103,7 +108,10 @@ impl AuditLog<'_> {
                 .order(a::id.asc())
                 .limit(page.fetch_limit())
                 .load::<AuditRow>(conn)?;
-            let events = rows.into_iter().map(AuditRow::into_domain).collect::<StoreResult<_>>()?;
+            let events = rows
+                .into_iter()
+                .map(AuditRow::into_domain)
+                .collect::<StoreResult<_>>()?;
             Ok(Page::from_fetched(events, page, |e: &AuditEvent| e.id))
         })
     }

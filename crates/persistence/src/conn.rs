@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn postgres_urls_select_postgres() {
         for url in ["postgres://u@h/db", "postgresql://u@h/db"] {
-            assert_eq!(DatabaseUrl::parse(url).unwrap().backend(), Backend::Postgres);
+            assert_eq!(
+                DatabaseUrl::parse(url).unwrap().backend(),
+                Backend::Postgres
+            );
         }
     }
 

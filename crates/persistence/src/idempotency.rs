@@ -42,7 +42,10 @@ pub enum Reservation {
 
 #[derive(Queryable)]
 struct KeyRow {
-    #[expect(dead_code, reason = "selected with the row; the scope is already known")]
+    #[expect(
+        dead_code,
+        reason = "selected with the row; the scope is already known"
+    )]
     org_id: String,
     #[expect(dead_code, reason = "selected with the row; the key is already known")]
     idempotency_key: String,
@@ -106,7 +109,8 @@ impl IdempotencyKeys<'_> {
                     continue;
                 };
                 let expired = row.created_at < at - KEY_LIFETIME;
-                let abandoned = row.response_status.is_none() && row.locked_at < at - ABANDONED_AFTER;
+                let abandoned =
+                    row.response_status.is_none() && row.locked_at < at - ABANDONED_AFTER;
                 if expired || (abandoned && row.fingerprint == fingerprint) {
                     // Delete exactly the row we judged, so two retries cannot both take it over.
                     diesel::delete(
@@ -142,13 +146,17 @@ impl IdempotencyKeys<'_> {
         let headers = serde_json::to_string(&response.headers)
             .map_err(|e| StoreError::Corrupt(format!("headers: {e}")))?;
         self.0.read(|conn| {
-            diesel::update(k::table.filter(k::org_id.eq(scope)).filter(k::idempotency_key.eq(key)))
-                .set((
-                    k::response_status.eq(i32::from(response.status)),
-                    k::response_headers.eq(headers),
-                    k::response_body.eq(&response.body),
-                ))
-                .execute(conn)?;
+            diesel::update(
+                k::table
+                    .filter(k::org_id.eq(scope))
+                    .filter(k::idempotency_key.eq(key)),
+            )
+            .set((
+                k::response_status.eq(i32::from(response.status)),
+                k::response_headers.eq(headers),
+                k::response_body.eq(&response.body),
+            ))
+            .execute(conn)?;
             Ok(())
         })
     }
@@ -170,7 +178,8 @@ impl IdempotencyKeys<'_> {
     /// Deletes keys past their lifetime; returns how many.
     pub fn purge_expired(&self) -> StoreResult<usize> {
         let cutoff = to_db(now() - KEY_LIFETIME);
-        self.0
-            .read(|conn| Ok(diesel::delete(k::table.filter(k::created_at.lt(cutoff))).execute(conn)?))
+        self.0.read(|conn| {
+            Ok(diesel::delete(k::table.filter(k::created_at.lt(cutoff))).execute(conn)?)
+        })
     }
 }

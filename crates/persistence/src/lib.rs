@@ -16,12 +16,12 @@ pub mod members;
 pub mod organizations;
 pub mod teams;
 
+pub use audit::AuditFilter;
 pub use conn::{Backend, DatabaseUrl, DbConn};
 pub use error::{StoreError, StoreResult};
+pub use idempotency::{Reservation, StoredResponse};
+pub use members::{MemberFilter, Upserted};
 pub use migrations::{MigrationError, migrate, revert_all};
 pub use pool::{Db, OpenError, PoolOptions};
 pub use time::now;
-pub use audit::AuditFilter;
-pub use idempotency::{Reservation, StoredResponse};
-pub use members::{MemberFilter, Upserted};
 pub use tx::{ChangeContext, WriteTx};

@@ -58,10 +58,14 @@ impl MemberRow {
     fn into_domain(self) -> StoreResult<Member> {
         Ok(Member {
             id: parse_id("member id", &self.id)?,
-            role: self.role.parse::<MemberRole>().map_err(|_| corrupt("role", &self.role))?,
+            role: self
+                .role
+                .parse::<MemberRole>()
+                .map_err(|_| corrupt("role", &self.role))?,
             team_id: parse_opt_id("team id", self.team_id.as_deref())?,
             manager_id: parse_opt_id("manager id", self.manager_id.as_deref())?,
-            strengths: serde_json::from_str(&self.strengths).map_err(|_| corrupt("strengths", &self.strengths))?,
+            strengths: serde_json::from_str(&self.strengths)
+                .map_err(|_| corrupt("strengths", &self.strengths))?,
             external_id: self.external_id,
             display_name: self.display_name,
             email: self.email,
@@ -105,7 +109,12 @@ impl Db {
 
 impl Members<'_> {
     /// Creates a member.
-    pub fn create(&self, ctx: &ChangeContext, org: OrgId, fields: MemberFields) -> StoreResult<Member> {
+    pub fn create(
+        &self,
+        ctx: &ChangeContext,
+        org: OrgId,
+        fields: MemberFields,
+    ) -> StoreResult<Member> {
         self.0.write(ctx, |tx| insert(tx, org, fields))
     }
 
@@ -115,7 +124,12 @@ impl Members<'_> {
     }
 
     /// Lists the members of `org` that match `filter`, in creation order.
-    pub fn list(&self, org: OrgId, filter: MemberFilter, page: PageRequest) -> StoreResult<Page<Member>> {
+    pub fn list(
+        &self,
+        org: OrgId,
+        filter: MemberFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Member>> {
         self.0.read(|conn| {
             let mut query = m::table.filter(m::org_id.eq(org.to_string())).into_boxed();
             if let Some(team) = filter.team_id {
@@ -134,8 +148,13 @@ impl Members<'_> {
                 .order(m::id.asc())
                 .limit(page.fetch_limit())
                 .load::<MemberRow>(conn)?;
-            let members = rows.into_iter().map(MemberRow::into_domain).collect::<StoreResult<_>>()?;
-            Ok(Page::from_fetched(members, page, |member: &Member| member.id.as_uuid()))
+            let members = rows
+                .into_iter()
+                .map(MemberRow::into_domain)
+                .collect::<StoreResult<_>>()?;
+            Ok(Page::from_fetched(members, page, |member: &Member| {
+                member.id.as_uuid()
+            }))
         })
     }
 
@@ -176,7 +195,10 @@ impl Members<'_> {
                     let current = row.into_domain()?;
                     check_version(expected_version, current.version)?;
                     fields.external_id = Some(external_id);
-                    Ok((replace(tx, org, current, fields, expected_version)?, Upserted::Replaced))
+                    Ok((
+                        replace(tx, org, current, fields, expected_version)?,
+                        Upserted::Replaced,
+                    ))
                 }
                 // An If-Match names a version of something that exists; nothing does.
                 None if expected_version.is_some() => Err(StoreError::NotFound),
@@ -208,7 +230,9 @@ fn insert(tx: &mut WriteTx<'_>, org: OrgId, fields: MemberFields) -> StoreResult
         updated_at: at,
     };
     let row = MemberRow::from_domain(org, &member)?;
-    diesel::insert_into(m::table).values(&row).execute(tx.conn())?;
+    diesel::insert_into(m::table)
+        .values(&row)
+        .execute(tx.conn())?;
     record(tx, org, "member.created", &row)?;
     Ok(member)
 }
@@ -283,13 +307,19 @@ fn check_references(
     fields.check_not_own_manager(id)?;
     if let Some(team) = fields.team_id {
         if current.and_then(|c| c.team_id) != Some(team) && !team_exists(conn, org, team)? {
-            return Err(invalid("team_id", "no team with this id in the organization"));
+            return Err(invalid(
+                "team_id",
+                "no team with this id in the organization",
+            ));
         }
     }
     if let Some(manager) = fields.manager_id {
         if current.and_then(|c| c.manager_id) != Some(manager) {
             if !member_exists(conn, org, manager)? {
-                return Err(invalid("manager_id", "no member with this id in the organization"));
+                return Err(invalid(
+                    "manager_id",
+                    "no member with this id in the organization",
+                ));
             }
             if current.is_some() && reports_to(conn, org, manager, id)? {
                 return Err(invalid(
@@ -309,7 +339,12 @@ struct Count {
 }
 
 /// Whether `member` stands above `manager` in the reporting line (walks up from `manager`).
-fn reports_to(conn: &mut DbConn, org: OrgId, manager: MemberId, member: MemberId) -> StoreResult<bool> {
+fn reports_to(
+    conn: &mut DbConn,
+    org: OrgId,
+    manager: MemberId,
+    member: MemberId,
+) -> StoreResult<bool> {
     // One recursive query instead of a round trip per level; the depth bound stops the walk even
     // if a cycle slipped in through a concurrent write.
     const WALK_UP: &str = "WITH RECURSIVE chain(id, depth) AS ( \

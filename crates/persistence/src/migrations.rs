@@ -69,6 +69,7 @@ mod tests {
             .unwrap();
         revert_all(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
-        conn.batch_execute("SELECT org_id FROM organizations").unwrap();
+        conn.batch_execute("SELECT org_id FROM organizations")
+            .unwrap();
     }
 }

@@ -104,7 +104,9 @@ impl Organizations<'_> {
         };
         self.0.write(ctx, |tx| {
             let row = OrganizationRow::from_domain(&org);
-            diesel::insert_into(o::table).values(&row).execute(tx.conn())?;
+            diesel::insert_into(o::table)
+                .values(&row)
+                .execute(tx.conn())?;
             record(tx, &org, "organization.created", &row)?;
             Ok(org)
         })
@@ -163,7 +165,12 @@ fn find(conn: &mut DbConn, id: OrgId) -> StoreResult<Organization> {
         .into_domain()
 }
 
-fn record(tx: &mut WriteTx<'_>, org: &Organization, action: &str, row: &OrganizationRow) -> StoreResult<()> {
+fn record(
+    tx: &mut WriteTx<'_>,
+    org: &Organization,
+    action: &str,
+    row: &OrganizationRow,
+) -> StoreResult<()> {
     let changes = snapshot(row)?;
     tx.audit(
         org.id,

@@ -50,7 +50,11 @@ impl Db {
     pub fn open(url: &DatabaseUrl, options: PoolOptions) -> Result<Self, OpenError> {
         let manager = ConnectionManager::new(url.clone());
         drop(manager.open()?);
-        let max_size = if url.is_in_memory() { 1 } else { options.max_size.max(1) };
+        let max_size = if url.is_in_memory() {
+            1
+        } else {
+            options.max_size.max(1)
+        };
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))

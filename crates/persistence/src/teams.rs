@@ -80,7 +80,9 @@ impl Teams<'_> {
             check_lead(tx.conn(), org, team.lead_member_id)?;
             check_name_free(tx.conn(), org, &team.name, None)?;
             let row = TeamRow::from_domain(org, &team);
-            diesel::insert_into(t::table).values(&row).execute(tx.conn())?;
+            diesel::insert_into(t::table)
+                .values(&row)
+                .execute(tx.conn())?;
             record(tx, org, "team.created", &row)?;
             Ok(team)
         })
@@ -102,8 +104,13 @@ impl Teams<'_> {
                 .order(t::id.asc())
                 .limit(page.fetch_limit())
                 .load::<TeamRow>(conn)?;
-            let teams = rows.into_iter().map(TeamRow::into_domain).collect::<StoreResult<_>>()?;
-            Ok(Page::from_fetched(teams, page, |team: &Team| team.id.as_uuid()))
+            let teams = rows
+                .into_iter()
+                .map(TeamRow::into_domain)
+                .collect::<StoreResult<_>>()?;
+            Ok(Page::from_fetched(teams, page, |team: &Team| {
+                team.id.as_uuid()
+            }))
         })
     }
 
@@ -152,7 +159,13 @@ impl Teams<'_> {
 
     /// Deletes an empty team. A team that members still belong to is a conflict: deleting it
     /// would silently drop their membership.
-    pub fn delete(&self, ctx: &ChangeContext, org: OrgId, id: TeamId, expected_version: Option<i64>) -> StoreResult<()> {
+    pub fn delete(
+        &self,
+        ctx: &ChangeContext,
+        org: OrgId,
+        id: TeamId,
+        expected_version: Option<i64>,
+    ) -> StoreResult<()> {
         self.0.write(ctx, |tx| {
             let current = find(tx.conn(), org, id)?;
             check_version(expected_version, current.version)?;
@@ -167,8 +180,12 @@ impl Teams<'_> {
                 )));
             }
             let row = TeamRow::from_domain(org, &current);
-            diesel::delete(t::table.filter(t::org_id.eq(&row.org_id)).filter(t::id.eq(&row.id)))
-                .execute(tx.conn())?;
+            diesel::delete(
+                t::table
+                    .filter(t::org_id.eq(&row.org_id))
+                    .filter(t::id.eq(&row.id)),
+            )
+            .execute(tx.conn())?;
             record(tx, org, "team.deleted", &row)
         })
     }
@@ -194,15 +211,22 @@ fn find(conn: &mut DbConn, org: OrgId, id: TeamId) -> StoreResult<Team> {
 
 fn check_lead(conn: &mut DbConn, org: OrgId, lead: Option<MemberId>) -> StoreResult<()> {
     match lead {
-        Some(lead) if !member_exists(conn, org, lead)? => Err(StoreError::Rule(DomainError::invalid(
-            "lead_member_id",
-            "no member with this id in the organization",
-        ))),
+        Some(lead) if !member_exists(conn, org, lead)? => {
+            Err(StoreError::Rule(DomainError::invalid(
+                "lead_member_id",
+                "no member with this id in the organization",
+            )))
+        }
         _ => Ok(()),
     }
 }
 
-fn check_name_free(conn: &mut DbConn, org: OrgId, name: &str, except: Option<TeamId>) -> StoreResult<()> {
+fn check_name_free(
+    conn: &mut DbConn,
+    org: OrgId,
+    name: &str,
+    except: Option<TeamId>,
+) -> StoreResult<()> {
     let holder = t::table
         .filter(t::org_id.eq(org.to_string()))
         .filter(t::name.eq(name))

@@ -6,7 +6,8 @@ use chrono::{DateTime, DurationRound, NaiveDateTime, TimeDelta, Utc};
 /// The current time, truncated to what both databases store.
 pub fn now() -> DateTime<Utc> {
     let now = Utc::now();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+    now.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now)
 }
 
 pub(crate) fn to_db(t: DateTime<Utc>) -> NaiveDateTime {

@@ -67,7 +67,12 @@ impl<'a> WriteTx<'a> {
     }
 
     /// Records a change made by someone other than the caller's identity (anonymous authors).
-    pub(crate) fn audit_as(&mut self, org: OrgId, actor: &Actor, change: Change<'_>) -> StoreResult<()> {
+    pub(crate) fn audit_as(
+        &mut self,
+        org: OrgId,
+        actor: &Actor,
+        change: Change<'_>,
+    ) -> StoreResult<()> {
         let row = NewAuditRow {
             org_id: org.to_string(),
             id: uuid::Uuid::now_v7().to_string(),
@@ -95,7 +100,9 @@ pub(crate) fn in_write_transaction<T>(
     f: impl FnOnce(&mut DbConn) -> StoreResult<T>,
 ) -> StoreResult<T> {
     match conn {
-        DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
         DbConn::Pg(_) => Manager::begin_transaction(conn)?,
     }
     match f(conn) {

@@ -41,7 +41,11 @@ impl Response {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -49,11 +53,20 @@ impl Response {
     #[track_caller]
     pub fn expect_problem(self, status: u16) -> Self {
         let this = self.expect(status);
-        assert_eq!(this.header("content-type"), Some("application/problem+json"), "{}", this.text);
+        assert_eq!(
+            this.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            this.text
+        );
         assert_eq!(this.body["status"], status, "{}", this.text);
         assert!(this.body["title"].is_string(), "{}", this.text);
         assert!(this.body["type"].is_string(), "{}", this.text);
-        assert!(this.body["request_id"].is_string(), "problem without request_id: {}", this.text);
+        assert!(
+            this.body["request_id"].is_string(),
+            "problem without request_id: {}",
+            this.text
+        );
         this
     }
 
@@ -61,7 +74,12 @@ impl Response {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -84,7 +102,8 @@ impl TestApp {
             },
         };
         configure(&mut config);
-        let running = circulo_api::start(&config).unwrap_or_else(|e| panic!("server did not start: {e}"));
+        let running =
+            circulo_api::start(&config).unwrap_or_else(|e| panic!("server did not start: {e}"));
         let handle = running.server.handle();
         tokio::spawn(running.server);
         Self {
@@ -138,7 +157,13 @@ impl TestApp {
     }
 
     /// Sends a request with an optional bearer token and JSON body.
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -158,7 +183,8 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
-        self.send(Method::PATCH, path, Some(token), Some(body)).await
+        self.send(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
@@ -180,7 +206,12 @@ pub async fn read(response: reqwest::Response) -> Response {
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Response { status, headers, body, text }
+    Response {
+        status,
+        headers,
+        body,
+        text,
+    }
 }
 
 impl Drop for TestApp {

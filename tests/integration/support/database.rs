@@ -17,7 +17,10 @@ const POSTGRES_VARIABLE: &str = "CIRCULO_TEST_POSTGRES_URL";
 impl Backend {
     /// SQLite always; PostgreSQL when configured. Under CI an unconfigured PostgreSQL fails the run.
     pub fn available() -> Vec<Backend> {
-        match std::env::var(POSTGRES_VARIABLE).ok().filter(|v| !v.is_empty()) {
+        match std::env::var(POSTGRES_VARIABLE)
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
             Some(_) => vec![Backend::Sqlite, Backend::Postgres],
             None => {
                 assert!(
@@ -25,7 +28,11 @@ impl Backend {
                     "CI=true but {POSTGRES_VARIABLE} is not set: the PostgreSQL half of the suite would be skipped"
                 );
                 static NOTE: Once = Once::new();
-                NOTE.call_once(|| eprintln!("{POSTGRES_VARIABLE} is not set: running the API tests on SQLite only"));
+                NOTE.call_once(|| {
+                    eprintln!(
+                        "{POSTGRES_VARIABLE} is not set: running the API tests on SQLite only"
+                    )
+                });
                 vec![Backend::Sqlite]
             }
         }
@@ -34,8 +41,15 @@ impl Backend {
 
 /// A database that exists for one test.
 pub enum TestDatabase {
-    Sqlite { _dir: tempfile::TempDir, url: String },
-    Postgres { admin_url: String, name: String, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
 }
 
 impl TestDatabase {
@@ -47,7 +61,8 @@ impl TestDatabase {
                 Self::Sqlite { _dir: dir, url }
             }
             Backend::Postgres => {
-                let admin_url = std::env::var(POSTGRES_VARIABLE).expect("checked by Backend::available");
+                let admin_url =
+                    std::env::var(POSTGRES_VARIABLE).expect("checked by Backend::available");
                 let name = format!("circulo_test_{}", uuid::Uuid::now_v7().simple());
                 let mut admin = PgConnection::establish(&admin_url)
                     .unwrap_or_else(|e| panic!("{POSTGRES_VARIABLE} is unreachable: {e}"));
@@ -55,7 +70,11 @@ impl TestDatabase {
                     .execute(&mut admin)
                     .expect("create the test database");
                 let url = with_database(&admin_url, &name);
-                Self::Postgres { admin_url, name, url }
+                Self::Postgres {
+                    admin_url,
+                    name,
+                    url,
+                }
             }
         }
     }
@@ -69,9 +88,14 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Self::Postgres { admin_url, name, .. } = self {
+        if let Self::Postgres {
+            admin_url, name, ..
+        } = self
+        {
             if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let dropped = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+                let dropped =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin);
                 if let Err(e) = dropped {
                     eprintln!("could not drop test database {name}: {e}");
                 }
@@ -87,7 +111,9 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..authority_end]);
     if let Some(query) = query {
         out.push('?');
@@ -98,7 +124,13 @@ fn with_database(url: &str, name: &str) -> String {
 
 #[test]
 fn database_names_are_swapped_in_postgres_urls() {
-    assert_eq!(with_database("postgres://p@h:5432/postgres", "t"), "postgres://p@h:5432/t");
+    assert_eq!(
+        with_database("postgres://p@h:5432/postgres", "t"),
+        "postgres://p@h:5432/t"
+    );
     assert_eq!(with_database("postgres://p@h", "t"), "postgres://p@h/t");
-    assert_eq!(with_database("postgres://p@h/db?sslmode=disable", "t"), "postgres://p@h/t?sslmode=disable");
+    assert_eq!(
+        with_database("postgres://p@h/db?sslmode=disable", "t"),
+        "postgres://p@h/t?sslmode=disable"
+    );
 }

@@ -4,7 +4,7 @@ mod app;
 mod database;
 
 #[allow(unused_imports)]
-pub use app::{Response, TestApp, TEST_SECRET};
+pub use app::{Response, TEST_SECRET, TestApp};
 pub use database::Backend;
 
 use std::future::Future;

@@ -69,7 +69,11 @@ impl JwksClient {
     async fn cached(&self, kid: &str, allow_stale: bool) -> Option<Jwk> {
         let cache = self.inner.keys.read().await;
         let fresh = cache.fetched_at.is_some_and(|t| t.elapsed() < MAX_KEY_AGE);
-        if fresh || allow_stale { cache.keys.get(kid).cloned() } else { None }
+        if fresh || allow_stale {
+            cache.keys.get(kid).cloned()
+        } else {
+            None
+        }
     }
 
     async fn refresh(&self) {
@@ -113,7 +117,9 @@ impl JwksClient {
 
 fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, ApiError> {
     let declared_ok = match (jwk.common.key_algorithm, alg) {
-        (None, _) | (Some(KeyAlgorithm::RS256), Algorithm::RS256) | (Some(KeyAlgorithm::ES256), Algorithm::ES256) => true,
+        (None, _)
+        | (Some(KeyAlgorithm::RS256), Algorithm::RS256)
+        | (Some(KeyAlgorithm::ES256), Algorithm::ES256) => true,
         _ => false,
     };
     let family_ok = match (&jwk.algorithm, alg) {

@@ -39,7 +39,10 @@ struct Claims<'a> {
 }
 
 /// Signs a token for `request` with `secret`.
-pub fn mint_hs256(secret: &[u8], request: &MintRequest) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn mint_hs256(
+    secret: &[u8],
+    request: &MintRequest,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = jsonwebtoken::get_current_timestamp();
     let claims = Claims {
         sub: &request.sub,
@@ -51,5 +54,9 @@ pub fn mint_hs256(secret: &[u8], request: &MintRequest) -> Result<String, jsonwe
         iss: request.issuer.as_deref(),
         aud: request.audience.as_deref(),
     };
-    encode(&Header::default(), &claims, &EncodingKey::from_secret(secret))
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
 }

@@ -50,7 +50,8 @@ impl FromRequest for Caller {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let request_id = request_id_of(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Unauthorized("authentication is not configured".into()))?;
+            let state = state
+                .ok_or_else(|| ApiError::Unauthorized("authentication is not configured".into()))?;
             let principal = state.verifier.verify(&token?).await?;
             Ok(Self {
                 principal,
@@ -61,15 +62,16 @@ impl FromRequest for Caller {
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("send a bearer token in the Authorization header".into()))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("send a bearer token in the Authorization header".into())
+    })?;
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
         _ => Err(ApiError::Unauthorized(

@@ -61,18 +61,21 @@ impl TokenVerifier {
                 .clone()
                 .ok_or_else(|| unauthorized("HS256 tokens are not accepted here"))?,
             Algorithm::RS256 | Algorithm::ES256 => {
-                let jwks = self
-                    .config
-                    .jwks
-                    .as_ref()
-                    .ok_or_else(|| unauthorized("RS256 and ES256 tokens are not accepted here"))?;
+                let jwks =
+                    self.config.jwks.as_ref().ok_or_else(|| {
+                        unauthorized("RS256 and ES256 tokens are not accepted here")
+                    })?;
                 let kid = header
                     .kid
                     .as_deref()
                     .ok_or_else(|| unauthorized("the token names no key (`kid`)"))?;
                 jwks.key(kid, header.alg).await?
             }
-            other => return Err(unauthorized(&format!("tokens signed with {other:?} are not accepted"))),
+            other => {
+                return Err(unauthorized(&format!(
+                    "tokens signed with {other:?} are not accepted"
+                )));
+            }
         };
         let claims = decode::<Claims>(token, &key, &self.validation(header.alg))
             .map_err(|e| unauthorized(describe(e.kind())))?
@@ -117,8 +120,9 @@ fn principal_from(claims: Claims) -> Result<Principal, ApiError> {
         .transpose()
         .map_err(|_| unauthorized("the token's org is not an organization id"))?;
     let scopes = parse_scopes(claims.scope.as_deref().unwrap_or_default());
-    Principal::new(org, role, claims.sub, scopes)
-        .map_err(|_| unauthorized("the token lacks an org (required for every role but platform_admin) or a sub"))
+    Principal::new(org, role, claims.sub, scopes).map_err(|_| {
+        unauthorized("the token lacks an org (required for every role but platform_admin) or a sub")
+    })
 }
 
 fn describe(kind: &ErrorKind) -> &'static str {

@@ -115,7 +115,9 @@ pub async fn list_audit_events(
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let mut v = Validator::new();
-    let from = query.from.and_then(|f| v.check(TimeBound::parse("from", &f)));
+    let from = query
+        .from
+        .and_then(|f| v.check(TimeBound::parse("from", &f)));
     let to = query.to.and_then(|t| v.check(TimeBound::parse("to", &t)));
     v.finish()?;
     let mut filter = AuditFilter {

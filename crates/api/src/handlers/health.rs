@@ -11,7 +11,9 @@ use crate::http::problem::Problem;
 use crate::state::{AppState, blocking};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(get_health).service(get_readiness).service(get_metrics);
+    cfg.service(get_health)
+        .service(get_readiness)
+        .service(get_metrics);
 }
 
 /// A health answer.

@@ -10,7 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use circulo_domain::error::Validator;
-use circulo_domain::member::{self, Member, MemberFields, MemberPatch, MemberRole, RawMemberFields};
+use circulo_domain::member::{
+    self, Member, MemberFields, MemberPatch, MemberRole, RawMemberFields,
+};
 use circulo_domain::principal::Permission;
 use circulo_domain::{MemberId, TeamId};
 use circulo_persistence::{MemberFilter, Upserted};
@@ -227,9 +229,15 @@ impl UpdateMember {
     fn into_domain(self) -> Result<MemberPatch, ApiError> {
         let mut v = Validator::new();
         let patch = MemberPatch {
-            external_id: self.external_id.map(|e| e.and_then(|e| v.check(member::external_id(&e)))),
-            display_name: self.display_name.and_then(|n| v.check(member::display_name(&n))),
-            email: self.email.map(|e| e.and_then(|e| v.check(member::email(&e)))),
+            external_id: self
+                .external_id
+                .map(|e| e.and_then(|e| v.check(member::external_id(&e)))),
+            display_name: self
+                .display_name
+                .and_then(|n| v.check(member::display_name(&n))),
+            email: self
+                .email
+                .map(|e| e.and_then(|e| v.check(member::email(&e)))),
             role: self.role.and_then(|r| v.check(r.as_str().parse())),
             team_id: self.team_id.map(|t| t.map(TeamId::from_uuid)),
             manager_id: self.manager_id.map(|m| m.map(MemberId::from_uuid)),
@@ -260,7 +268,11 @@ pub async fn create_member(
     let fields = body.into_inner().into_domain()?;
     let ctx = caller.change_context();
     let member = blocking(&state, move |db| db.members().create(&ctx, org, fields)).await?;
-    Ok(created(format!("/v1/members/{}", member.id), member.version, &MemberView::from(member)))
+    Ok(created(
+        format!("/v1/members/{}", member.id),
+        member.version,
+        &MemberView::from(member),
+    ))
 }
 
 /// List members, oldest first.
@@ -297,7 +309,11 @@ pub async fn get_member(
     let org = caller.principal.authorize(Permission::ReadDirectory)?;
     let id = MemberId::from_uuid(id.into_inner());
     let member = blocking(&state, move |db| db.members().get(org, id)).await?;
-    Ok(with_etag(StatusCode::OK, member.version, &MemberView::from(member)))
+    Ok(with_etag(
+        StatusCode::OK,
+        member.version,
+        &MemberView::from(member),
+    ))
 }
 
 /// Change a member; `{"active": false}` deactivates them.
@@ -323,9 +339,19 @@ pub async fn update_member(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
     let patch = body.into_inner().into_domain()?;
-    let (id, ctx) = (MemberId::from_uuid(id.into_inner()), caller.change_context());
-    let member = blocking(&state, move |db| db.members().update(&ctx, org, id, if_match.0, patch)).await?;
-    Ok(with_etag(StatusCode::OK, member.version, &MemberView::from(member)))
+    let (id, ctx) = (
+        MemberId::from_uuid(id.into_inner()),
+        caller.change_context(),
+    );
+    let member = blocking(&state, move |db| {
+        db.members().update(&ctx, org, id, if_match.0, patch)
+    })
+    .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        member.version,
+        &MemberView::from(member),
+    ))
 }
 
 /// Create or replace the member an HR system knows by `external_id`.
@@ -363,10 +389,17 @@ pub async fn upsert_member_by_external_id(
     }
     .into_domain()?;
     let ctx = caller.change_context();
-    let (member, outcome) =
-        blocking(&state, move |db| db.members().upsert_by_external_id(&ctx, org, fields, if_match.0)).await?;
+    let (member, outcome) = blocking(&state, move |db| {
+        db.members()
+            .upsert_by_external_id(&ctx, org, fields, if_match.0)
+    })
+    .await?;
     Ok(match outcome {
-        Upserted::Created => created(format!("/v1/members/{}", member.id), member.version, &MemberView::from(member)),
+        Upserted::Created => created(
+            format!("/v1/members/{}", member.id),
+            member.version,
+            &MemberView::from(member),
+        ),
         Upserted::Replaced => with_etag(StatusCode::OK, member.version, &MemberView::from(member)),
     })
 }

@@ -122,13 +122,21 @@ impl UpdateOrganization {
         let mut v = Validator::new();
         let patch = OrganizationPatch {
             name: self.name.and_then(|n| v.check(org::organization_name(&n))),
-            timezone: self.timezone.and_then(|t| v.check(TimeZone::parse("timezone", &t))),
-            anonymity_threshold: self.anonymity_threshold.and_then(|n| v.check(org::anonymity_threshold(n))),
+            timezone: self
+                .timezone
+                .and_then(|t| v.check(TimeZone::parse("timezone", &t))),
+            anonymity_threshold: self
+                .anonymity_threshold
+                .and_then(|n| v.check(org::anonymity_threshold(n))),
             escalation_response_target_minutes: self
                 .escalation_response_target_minutes
                 .and_then(|n| v.check(org::escalation_response_target_minutes(n))),
             low_score_thresholds: self.low_score_thresholds.and_then(|t| {
-                v.check(LowScoreThresholds::parse(t.csat_at_most, t.nps_at_most, t.ces_at_least))
+                v.check(LowScoreThresholds::parse(
+                    t.csat_at_most,
+                    t.nps_at_most,
+                    t.ces_at_least,
+                ))
             }),
         };
         v.finish()?;
@@ -159,7 +167,11 @@ pub async fn create_organization(
     let new = NewOrganization::parse(&body.name, &body.currency, &body.timezone)?;
     let ctx = caller.change_context();
     let org = blocking(&state, move |db| db.organizations().create(&ctx, &new)).await?;
-    Ok(created("/v1/organization".to_owned(), org.version, &OrganizationView::from(org)))
+    Ok(created(
+        "/v1/organization".to_owned(),
+        org.version,
+        &OrganizationView::from(org),
+    ))
 }
 
 /// Get the caller's organization.
@@ -172,10 +184,17 @@ pub async fn create_organization(
     ),
 )]
 #[get("/organization")]
-pub async fn get_organization(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn get_organization(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
     let org_id = caller.principal.authorize(Permission::ManageOrganization)?;
     let org = blocking(&state, move |db| db.organizations().get(org_id)).await?;
-    Ok(with_etag(StatusCode::OK, org.version, &OrganizationView::from(org)))
+    Ok(with_etag(
+        StatusCode::OK,
+        org.version,
+        &OrganizationView::from(org),
+    ))
 }
 
 /// Change the caller's organization's name, time zone or settings.
@@ -198,6 +217,13 @@ pub async fn update_organization(
     let org_id = caller.principal.authorize(Permission::ManageOrganization)?;
     let patch = body.into_inner().into_domain()?;
     let ctx = caller.change_context();
-    let org = blocking(&state, move |db| db.organizations().update(&ctx, org_id, if_match.0, patch)).await?;
-    Ok(with_etag(StatusCode::OK, org.version, &OrganizationView::from(org)))
+    let org = blocking(&state, move |db| {
+        db.organizations().update(&ctx, org_id, if_match.0, patch)
+    })
+    .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        org.version,
+        &OrganizationView::from(org),
+    ))
 }

@@ -118,7 +118,11 @@ pub async fn create_team(
     let new = NewTeam::parse(&body.name, body.lead_member_id.map(MemberId::from_uuid))?;
     let ctx = caller.change_context();
     let team = blocking(&state, move |db| db.teams().create(&ctx, org, &new)).await?;
-    Ok(created(format!("/v1/teams/{}", team.id), team.version, &TeamView::from(team)))
+    Ok(created(
+        format!("/v1/teams/{}", team.id),
+        team.version,
+        &TeamView::from(team),
+    ))
 }
 
 /// List teams, oldest first.
@@ -150,7 +154,11 @@ pub async fn get_team(
     let org = caller.principal.authorize(Permission::ReadDirectory)?;
     let id = TeamId::from_uuid(id.into_inner());
     let team = blocking(&state, move |db| db.teams().get(org, id)).await?;
-    Ok(with_etag(StatusCode::OK, team.version, &TeamView::from(team)))
+    Ok(with_etag(
+        StatusCode::OK,
+        team.version,
+        &TeamView::from(team),
+    ))
 }
 
 /// Rename a team or change its lead.
@@ -176,12 +184,21 @@ pub async fn update_team(
     let mut v = Validator::new();
     let patch = TeamPatch {
         name: body.name.and_then(|n| v.check(team::team_name(&n))),
-        lead_member_id: body.lead_member_id.map(|lead| lead.map(MemberId::from_uuid)),
+        lead_member_id: body
+            .lead_member_id
+            .map(|lead| lead.map(MemberId::from_uuid)),
     };
     v.finish()?;
     let (id, ctx) = (TeamId::from_uuid(id.into_inner()), caller.change_context());
-    let team = blocking(&state, move |db| db.teams().update(&ctx, org, id, if_match.0, patch)).await?;
-    Ok(with_etag(StatusCode::OK, team.version, &TeamView::from(team)))
+    let team = blocking(&state, move |db| {
+        db.teams().update(&ctx, org, id, if_match.0, patch)
+    })
+    .await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        team.version,
+        &TeamView::from(team),
+    ))
 }
 
 /// Delete a team that no member belongs to.
@@ -202,6 +219,9 @@ pub async fn delete_team(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
     let (id, ctx) = (TeamId::from_uuid(id.into_inner()), caller.change_context());
-    blocking(&state, move |db| db.teams().delete(&ctx, org, id, if_match.0)).await?;
+    blocking(&state, move |db| {
+        db.teams().delete(&ctx, org, id, if_match.0)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -21,7 +21,10 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let value = req.headers().get(header::IF_MATCH).map(|v| v.to_str().unwrap_or_default());
+        let value = req
+            .headers()
+            .get(header::IF_MATCH)
+            .map(|v| v.to_str().unwrap_or_default());
         ready(parse(value).map(IfMatch))
     }
 }
@@ -42,7 +45,8 @@ fn parse(value: Option<&str>) -> Result<Option<i64>, ApiError> {
         .ok_or_else(|| {
             ApiError::Status(
                 StatusCode::PRECONDITION_FAILED,
-                "If-Match must be one ETag from a previous response of this resource, or *".to_owned(),
+                "If-Match must be one ETag from a previous response of this resource, or *"
+                    .to_owned(),
             )
         })
 }

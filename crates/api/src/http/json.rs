@@ -47,7 +47,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !content_type_ok {
                 return Err(ApiError::Status(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "the request body must be JSON, sent with Content-Type: application/json".to_owned(),
+                    "the request body must be JSON, sent with Content-Type: application/json"
+                        .to_owned(),
                 ));
             }
             let bytes = body.await.map_err(|e| body_error(&e))?;
@@ -57,11 +58,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 fn is_json_content_type(req: &HttpRequest) -> bool {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn body_error(e: &actix_web::Error) -> ApiError {
@@ -79,7 +90,9 @@ fn body_error(e: &actix_web::Error) -> ApiError {
 /// Deserializes a JSON document, naming the field at fault.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body is empty; send a JSON object",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -98,7 +111,11 @@ fn classify(path: &str, e: &serde_json::Error) -> ApiError {
     match e.classify() {
         Category::Data => {
             let message = strip_position(&e.to_string());
-            let field = if path == "." { String::new() } else { path.to_owned() };
+            let field = if path == "." {
+                String::new()
+            } else {
+                path.to_owned()
+            };
             let field = unknown_field_path(&field, &message).unwrap_or(field);
             ApiError::Domain(DomainError::invalid(field, message))
         }
@@ -112,7 +129,11 @@ fn classify(path: &str, e: &serde_json::Error) -> ApiError {
 fn unknown_field_path(parent: &str, message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let name = &rest[..rest.find('`')?];
-    Some(if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") })
+    Some(if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    })
 }
 
 fn strip_position(message: &str) -> String {
@@ -155,13 +176,19 @@ mod tests {
     #[test]
     fn wrong_types_name_the_nested_field() {
         let e = parse::<Outer>(br#"{"name":"a","inner":{"count":"x"}}"#).unwrap_err();
-        assert_eq!(field_of(e), (StatusCode::UNPROCESSABLE_ENTITY, "inner.count".to_owned()));
+        assert_eq!(
+            field_of(e),
+            (StatusCode::UNPROCESSABLE_ENTITY, "inner.count".to_owned())
+        );
     }
 
     #[test]
     fn unknown_fields_name_themselves() {
         let e = parse::<Outer>(br#"{"name":"a","extra":1}"#).unwrap_err();
-        assert_eq!(field_of(e), (StatusCode::UNPROCESSABLE_ENTITY, "extra".to_owned()));
+        assert_eq!(
+            field_of(e),
+            (StatusCode::UNPROCESSABLE_ENTITY, "extra".to_owned())
+        );
         let e = parse::<Outer>(br#"{"name":"a","inner":{"count":1,"x":2}}"#).unwrap_err();
         assert_eq!(field_of(e).1, "inner.x");
     }

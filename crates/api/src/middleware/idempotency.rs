@@ -30,12 +30,17 @@ pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let key = match (req.method() == Method::POST, req.headers().get(IDEMPOTENCY_KEY)) {
+    let key = match (
+        req.method() == Method::POST,
+        req.headers().get(IDEMPOTENCY_KEY),
+    ) {
         (true, Some(value)) => value.to_str().unwrap_or_default().to_owned(),
         _ => return Ok(next.call(req).await?.map_into_boxed_body()),
     };
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        let e = ApiError::bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters");
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        let e =
+            ApiError::bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters");
         return Ok(req.into_response(e.error_response()));
     }
     // Unauthenticated requests go on to be refused by the handler; there is no scope to key them in.
@@ -49,7 +54,12 @@ pub async fn idempotency(
         Ok(body) => body,
         Err(e) => return Ok(req.into_response(e.error_response())),
     };
-    let fingerprint = fingerprint(&req, &body);
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("", |p| p.as_str())
+        .to_owned();
+    let fingerprint = fingerprint(req.method().as_str(), &path, &body);
     req.set_payload(payload_of(body));
 
     let scope = match caller.principal.org {
@@ -58,7 +68,10 @@ pub async fn idempotency(
     };
     let reservation = {
         let (scope, key) = (scope.clone(), key.clone());
-        blocking(&state, move |db| db.idempotency_keys().reserve(&scope, &key, &fingerprint)).await
+        blocking(&state, move |db| {
+            db.idempotency_keys().reserve(&scope, &key, &fingerprint)
+        })
+        .await
     };
     match reservation {
         Ok(Reservation::Acquired) => run_and_keep(req, next, &state, scope, key).await,
@@ -66,14 +79,16 @@ pub async fn idempotency(
         Ok(Reservation::InFlight) => Ok(req.into_response(
             ApiError::Status(
                 StatusCode::CONFLICT,
-                "a request with this Idempotency-Key is still being processed; retry shortly".into(),
+                "a request with this Idempotency-Key is still being processed; retry shortly"
+                    .into(),
             )
             .error_response(),
         )),
         Ok(Reservation::Mismatch) => Ok(req.into_response(
             ApiError::Status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "this Idempotency-Key was already used with a different request; use a new key".into(),
+                "this Idempotency-Key was already used with a different request; use a new key"
+                    .into(),
             )
             .error_response(),
         )),
@@ -99,7 +114,10 @@ async fn run_and_keep(
     let (request, response) = response.into_parts();
     let (head, body) = response.into_parts();
     let bytes = to_bytes(body).await.map_err(|e| {
-        actix_web::error::ErrorInternalServerError(format!("cannot read response body: {}", e.into()))
+        actix_web::error::ErrorInternalServerError(format!(
+            "cannot read response body: {}",
+            e.into()
+        ))
     })?;
     let stored = StoredResponse {
         status: head.status().as_u16(),
@@ -112,12 +130,18 @@ async fn run_and_keep(
             .collect(),
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
-    let kept = blocking(state, move |db| db.idempotency_keys().complete(&scope, &key, &stored)).await;
+    let kept = blocking(state, move |db| {
+        db.idempotency_keys().complete(&scope, &key, &stored)
+    })
+    .await;
     if let Err(e) = kept {
         // The change is committed; the client gets its answer, only a replay is lost.
         log::error!("cannot keep the response for an idempotency key: {e}");
     }
-    Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(bytes))))
+    Ok(ServiceResponse::new(
+        request,
+        head.set_body(BoxBody::new(bytes)),
+    ))
 }
 
 fn replay(stored: &StoredResponse) -> HttpResponse {
@@ -132,11 +156,11 @@ fn replay(stored: &StoredResponse) -> HttpResponse {
 }
 
 /// Identifies the request a key was first used for: method, path and query, and body bytes.
-fn fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
+pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
     let mut hash = Sha256::new();
-    hash.update(req.method().as_str());
+    hash.update(method);
     hash.update(b" ");
-    hash.update(req.uri().path_and_query().map_or("", |p| p.as_str()));
+    hash.update(path_and_query);
     hash.update(b"\n");
     hash.update(body);
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()

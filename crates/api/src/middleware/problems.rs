@@ -45,12 +45,17 @@ pub async fn problem_bodies(
     let headers = head.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.remove(header::CONTENT_LENGTH);
-    Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(body))))
+    Ok(ServiceResponse::new(
+        request,
+        head.set_body(BoxBody::new(body)),
+    ))
 }
 
 fn detail(status: StatusCode, error_text: Option<String>) -> Option<String> {
     if status.is_server_error() {
-        return Some("an internal error occurred; quote the request id when reporting it".to_owned());
+        return Some(
+            "an internal error occurred; quote the request id when reporting it".to_owned(),
+        );
     }
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => Some("the request body is too large".to_owned()),
