@@ -10,6 +10,7 @@ use circulo_api::config::{
     Cli, Command, CommonArgs, OrgCommand, OrgCreateArgs, ServeArgs, TokenArgs,
 };
 use circulo_api::secret::{self, SecretSource};
+use circulo_api::server::purge_idempotency_keys;
 use circulo_api::{Config, openapi, start};
 use circulo_domain::audit::Actor;
 use circulo_domain::organization::NewOrganization;
@@ -58,6 +59,7 @@ fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), Failure> {
             "listening on http://{0} (docs: http://{0}/docs/)",
             running.address
         );
+        actix_web::rt::spawn(purge_idempotency_keys(running.db.clone()));
         running.server.await?;
         Ok(())
     })

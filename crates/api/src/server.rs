@@ -56,6 +56,24 @@ pub struct Running {
     pub address: SocketAddr,
     /// Where the generated HS256 secret lives, when one was generated or read from a file.
     pub secret_source: Option<SecretSource>,
+    /// The database the server uses, for background upkeep.
+    pub db: Db,
+}
+
+/// Deletes expired idempotency keys every hour, for as long as the server runs. Every replica may
+/// run it: the delete is idempotent.
+pub async fn purge_idempotency_keys(db: Db) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let db = db.clone();
+        match actix_web::web::block(move || db.idempotency_keys().purge_expired()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(purged)) => log::info!("purged {purged} expired idempotency keys"),
+            Ok(Err(e)) => log::warn!("cannot purge idempotency keys: {e}"),
+            Err(e) => log::warn!("cannot purge idempotency keys: {e}"),
+        }
+    }
 }
 
 /// Opens and migrates the database, then binds the listener.
@@ -65,7 +83,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     let (verifier, secret_source) = verifier(config)?;
     let metrics = Metrics::new().map_err(|e| StartError::Setup(format!("metrics: {e}")))?;
     let state = AppState {
-        db,
+        db: db.clone(),
         verifier,
         metrics,
     };
@@ -85,6 +103,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         server,
         address,
         secret_source,
+        db,
     })
 }
 
