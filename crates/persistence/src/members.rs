@@ -245,10 +245,10 @@ fn replace(
     expected_version: Option<i64>,
 ) -> StoreResult<Member> {
     check_references(tx.conn(), org, current.id, &fields, Some(&current))?;
-    if fields.external_id != current.external_id {
-        if let Some(external_id) = &fields.external_id {
-            check_external_id_free(tx.conn(), org, external_id)?;
-        }
+    if fields.external_id != current.external_id
+        && let Some(external_id) = &fields.external_id
+    {
+        check_external_id_free(tx.conn(), org, external_id)?;
     }
     let next = Member {
         external_id: fields.external_id,
@@ -305,28 +305,34 @@ fn check_references(
     current: Option<&Member>,
 ) -> StoreResult<()> {
     fields.check_not_own_manager(id)?;
-    if let Some(team) = fields.team_id {
-        if current.and_then(|c| c.team_id) != Some(team) && !team_exists(conn, org, team)? {
-            return Err(invalid(
-                "team_id",
-                "no team with this id in the organization",
-            ));
-        }
+    if let Some(team) = fields.team_id
+        && current.and_then(|c| c.team_id) != Some(team)
+        && !team_exists(conn, org, team)?
+    {
+        return Err(invalid(
+            "team_id",
+            "no team with this id in the organization",
+        ));
     }
-    if let Some(manager) = fields.manager_id {
-        if current.and_then(|c| c.manager_id) != Some(manager) {
-            if !member_exists(conn, org, manager)? {
-                return Err(invalid(
-                    "manager_id",
-                    "no member with this id in the organization",
-                ));
-            }
-            if current.is_some() && reports_to(conn, org, manager, id)? {
-                return Err(invalid(
-                    "manager_id",
-                    "this manager reports to the member, directly or through others: that would be a cycle",
-                ));
-            }
+    let Some(manager) = fields.manager_id else {
+        return Ok(());
+    };
+    if current.and_then(|c| c.manager_id) == Some(manager) {
+        return Ok(());
+    }
+    if !member_exists(conn, org, manager)? {
+        return Err(invalid(
+            "manager_id",
+            "no member with this id in the organization",
+        ));
+    }
+    if current.is_some() {
+        lock_reporting_lines(conn, org)?;
+        if reports_to(conn, org, manager, id)? {
+            return Err(invalid(
+                "manager_id",
+                "this manager reports to the member, directly or through others: that would be a cycle",
+            ));
         }
     }
     Ok(())
@@ -336,6 +342,18 @@ fn check_references(
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
+}
+
+/// Serialises reporting-line changes within one organization until the transaction ends, so two
+/// concurrent changes (A under B, B under A) cannot each pass the cycle check against the other's
+/// old state. SQLite's `BEGIN IMMEDIATE` already serialises every writer.
+fn lock_reporting_lines(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
+    if conn.backend() == crate::Backend::Postgres {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<Text, _>(format!("reporting-lines:{org}"))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Whether `member` stands above `manager` in the reporting line (walks up from `manager`).

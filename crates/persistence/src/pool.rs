@@ -91,7 +91,7 @@ impl Db {
     /// Runs `f` with a pooled connection, outside any transaction.
     pub fn read<T>(&self, f: impl FnOnce(&mut DbConn) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self.connection()?;
-        f(&mut *conn)
+        f(&mut conn)
     }
 
     /// Runs `f` in one write transaction that also records the audit entries `f` makes; on SQLite
@@ -102,7 +102,7 @@ impl Db {
         f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut conn = self.connection()?;
-        tx::in_write_transaction(&mut *conn, |conn| f(&mut WriteTx::new(conn, ctx)))
+        tx::in_write_transaction(&mut conn, |conn| f(&mut WriteTx::new(conn, ctx)))
     }
 
     fn connection(&self) -> StoreResult<r2d2::PooledConnection<ConnectionManager>> {

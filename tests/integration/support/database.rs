@@ -91,14 +91,12 @@ impl Drop for TestDatabase {
         if let Self::Postgres {
             admin_url, name, ..
         } = self
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
         {
-            if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let dropped =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin);
-                if let Err(e) = dropped {
-                    eprintln!("could not drop test database {name}: {e}");
-                }
+            let dropped = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+            if let Err(e) = dropped {
+                eprintln!("could not drop test database {name}: {e}");
             }
         }
     }

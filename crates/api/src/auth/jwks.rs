@@ -116,12 +116,12 @@ impl JwksClient {
 }
 
 fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, ApiError> {
-    let declared_ok = match (jwk.common.key_algorithm, alg) {
+    let declared_ok = matches!(
+        (jwk.common.key_algorithm, alg),
         (None, _)
-        | (Some(KeyAlgorithm::RS256), Algorithm::RS256)
-        | (Some(KeyAlgorithm::ES256), Algorithm::ES256) => true,
-        _ => false,
-    };
+            | (Some(KeyAlgorithm::RS256), Algorithm::RS256)
+            | (Some(KeyAlgorithm::ES256), Algorithm::ES256)
+    );
     let family_ok = match (&jwk.algorithm, alg) {
         (AlgorithmParameters::RSA(_), Algorithm::RS256) => true,
         (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => p.curve == EllipticCurve::P256,
