@@ -17,6 +17,7 @@ mod conventions;
 mod idempotency;
 mod jwks;
 mod members;
+mod migrations;
 mod openapi_document;
 mod organizations;
 mod teams;

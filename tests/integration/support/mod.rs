@@ -5,7 +5,7 @@ mod database;
 
 #[allow(unused_imports)]
 pub use app::{Response, TEST_SECRET, TestApp};
-pub use database::Backend;
+pub use database::{Backend, TestDatabase};
 
 use std::future::Future;
 
