@@ -21,7 +21,7 @@ use crate::middleware::metrics::{Metrics, record_metrics};
 use crate::middleware::problems::problem_bodies;
 use crate::openapi::openapi;
 use crate::secret::{self, SecretSource};
-use crate::state::AppState;
+use crate::state::{AppState, KnownOrgs};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         db: db.clone(),
         verifier,
         metrics,
+        known_orgs: KnownOrgs::default(),
     };
     let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
         address: config.bind.clone(),

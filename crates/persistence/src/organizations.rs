@@ -117,6 +117,18 @@ impl Organizations<'_> {
         self.0.read(|conn| find(conn, id))
     }
 
+    /// Whether the organization exists.
+    pub fn exists(&self, id: OrgId) -> StoreResult<bool> {
+        self.0.read(|conn| {
+            let found = o::table
+                .filter(o::org_id.eq(id.to_string()))
+                .select(o::org_id)
+                .first::<String>(conn)
+                .optional()?;
+            Ok(found.is_some())
+        })
+    }
+
     /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
     pub fn update(
         &self,

@@ -53,6 +53,14 @@ impl FromRequest for Caller {
             let state = state
                 .ok_or_else(|| ApiError::Unauthorized("authentication is not configured".into()))?;
             let principal = state.verifier.verify(&token?).await?;
+            if let Some(org) = principal.org
+                && !state.known_orgs.exists(&state, org).await?
+            {
+                // A validly signed token for a tenant that does not exist: nothing to act on.
+                return Err(ApiError::not_found(
+                    "the token's organization does not exist",
+                ));
+            }
             Ok(Self {
                 principal,
                 request_id,
