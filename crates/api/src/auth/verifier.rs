@@ -87,6 +87,7 @@ impl TokenVerifier {
         let mut v = Validation::new(alg);
         v.algorithms = vec![alg];
         v.leeway = LEEWAY_SECONDS;
+        v.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
         match &self.config.issuer {
             Some(issuer) => {
