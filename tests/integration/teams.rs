@@ -209,7 +209,9 @@ async fn a_token_for_an_organization_that_does_not_exist_finds_nothing_and_chang
     for_each_backend(|app| async move {
         let ghost_org = uuid::Uuid::now_v7().to_string();
         let ghost_owner = app.token(Some(&ghost_org), "owner", "owner-1", None);
-        app.post("/v1/teams", &ghost_owner, json!({"name": "Bar"})).await.expect_problem(404);
+        app.post("/v1/teams", &ghost_owner, json!({"name": "Bar"}))
+            .await
+            .expect_problem(404);
         app.get("/v1/teams", &ghost_owner).await.expect_problem(404);
     })
     .await;

@@ -11,7 +11,8 @@ use crate::ids::{MemberId, TeamId};
 use crate::text;
 
 /// The role a member holds in the organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MemberRole {
     /// Runs the business.
     Owner,
@@ -57,8 +58,8 @@ impl FromStr for MemberRole {
 /// The most strengths a member may list.
 pub const MAX_STRENGTHS: usize = 20;
 
-/// A member as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A member as stored. It serializes as the API shows it, which is how the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Member {
     /// The member's id; also the `sub` of their tokens.
     pub id: MemberId,

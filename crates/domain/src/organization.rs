@@ -9,7 +9,8 @@ use crate::ids::OrgId;
 use crate::text;
 
 /// An ISO 4217 currency code such as `EUR`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct CurrencyCode(String);
 
 impl CurrencyCode {
@@ -53,8 +54,14 @@ impl TimeZone {
     }
 }
 
+impl serde::Serialize for TimeZone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// Which satisfaction scores count as low enough to act on now (`score.detractor`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct LowScoreThresholds {
     /// A CSAT (1–5) at or below this is low. Default 2.
     pub csat_at_most: i32,
@@ -120,7 +127,7 @@ pub fn in_range(field: &str, value: i64, min: i32, max: i32) -> DomainResult<i32
 }
 
 /// How an organization runs Circulo.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OrganizationSettings {
     /// Anonymous feedback about a subject shows only once this many items exist. At least 3.
     pub anonymity_threshold: i32,
@@ -150,8 +157,9 @@ pub fn escalation_response_target_minutes(value: i64) -> DomainResult<i32> {
     in_range("escalation_response_target_minutes", value, 1, 10_080)
 }
 
-/// An organization as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An organization as stored. It serializes as the API shows it (settings at the top level), which
+/// is how the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Organization {
     /// The tenant id every other row carries.
     pub id: OrgId,
@@ -162,6 +170,7 @@ pub struct Organization {
     /// The zone that dates are read in.
     pub timezone: TimeZone,
     /// Tunable settings.
+    #[serde(flatten)]
     pub settings: OrganizationSettings,
     /// Optimistic-concurrency version, bumped by every change.
     pub version: i64,

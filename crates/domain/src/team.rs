@@ -6,8 +6,8 @@ use crate::error::{DomainResult, Validator};
 use crate::ids::{MemberId, TeamId};
 use crate::text;
 
-/// A team as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A team as stored. It serializes as the API shows it, which is how the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Team {
     /// The team's id.
     pub id: TeamId,

@@ -40,9 +40,12 @@ impl From<diesel::result::Error> for StoreError {
         use diesel::result::{DatabaseErrorKind as Kind, Error as E};
         match e {
             E::NotFound => Self::NotFound,
-            E::DatabaseError(Kind::UniqueViolation, info) => {
-                Self::Conflict(info.constraint_name().unwrap_or(info.message()).to_owned())
-            }
+            // The constraint's name would tell clients about the schema; stores check the rules
+            // they can name first, so this is only reached by a race.
+            E::DatabaseError(Kind::UniqueViolation, _) => Self::Conflict(
+                "a resource with the same unique value was created at the same time; retry"
+                    .to_owned(),
+            ),
             E::DatabaseError(Kind::ForeignKeyViolation, _) => Self::Conflict(
                 "the change would leave a reference to a missing resource".to_owned(),
             ),

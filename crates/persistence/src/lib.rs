@@ -3,6 +3,7 @@
 
 mod conn;
 mod error;
+mod locks;
 mod migrations;
 mod pool;
 mod rows;

@@ -3,7 +3,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use serde::Serialize;
 
 use circulo_domain::member::{Member, MemberFields, MemberPatch, MemberRole};
 use circulo_domain::page::{Page, PageRequest};
@@ -11,6 +10,7 @@ use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
 
 use crate::conn::DbConn;
 use crate::error::{StoreError, StoreResult, corrupt};
+use crate::locks::{Keyed, lock_name, lock_row};
 use crate::pool::Db;
 use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
 use crate::schema::members as m;
@@ -18,7 +18,7 @@ use crate::teams::team_exists;
 use crate::time::{from_db, now, to_db};
 use crate::tx::{Change, ChangeContext, WriteTx};
 
-#[derive(Queryable, Insertable, Serialize)]
+#[derive(Queryable, Insertable)]
 #[diesel(table_name = m)]
 struct MemberRow {
     org_id: String,
@@ -168,6 +168,7 @@ impl Members<'_> {
         patch: MemberPatch,
     ) -> StoreResult<Member> {
         self.0.write(ctx, |tx| {
+            lock_row(tx.conn(), Keyed::Members, org, &id.to_string())?;
             let current = find(tx.conn(), org, id)?;
             check_version(expected_version, current.version)?;
             let fields = current.fields().patched(patch);
@@ -185,6 +186,11 @@ impl Members<'_> {
     ) -> StoreResult<(Member, Upserted)> {
         self.0.write(ctx, |tx| {
             let external_id = fields.external_id.clone().unwrap_or_default();
+            // Two PUTs for one new external id must not both insert: the second waits and replaces.
+            lock_name(
+                tx.conn(),
+                &format!("member-external-id:{org}:{external_id}"),
+            )?;
             let existing = m::table
                 .filter(m::org_id.eq(org.to_string()))
                 .filter(m::external_id.eq(&external_id))
@@ -233,7 +239,7 @@ fn insert(tx: &mut WriteTx<'_>, org: OrgId, fields: MemberFields) -> StoreResult
     diesel::insert_into(m::table)
         .values(&row)
         .execute(tx.conn())?;
-    record(tx, org, "member.created", &row)?;
+    record(tx, org, "member.created", &member)?;
     Ok(member)
 }
 
@@ -291,7 +297,7 @@ fn replace(
         (false, true) => "member.reactivated",
         _ => "member.updated",
     };
-    record(tx, org, action, &row)?;
+    record(tx, org, action, &next)?;
     Ok(next)
 }
 
@@ -348,12 +354,7 @@ struct Count {
 /// concurrent changes (A under B, B under A) cannot each pass the cycle check against the other's
 /// old state. SQLite's `BEGIN IMMEDIATE` already serialises every writer.
 fn lock_reporting_lines(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
-    if conn.backend() == crate::Backend::Postgres {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<Text, _>(format!("reporting-lines:{org}"))
-            .execute(conn)?;
-    }
-    Ok(())
+    lock_name(conn, &format!("reporting-lines:{org}"))
 }
 
 /// Whether `member` stands above `manager` in the reporting line (walks up from `manager`).
@@ -422,14 +423,14 @@ fn invalid(field: &str, message: &str) -> StoreError {
     StoreError::Rule(DomainError::invalid(field, message))
 }
 
-fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, row: &MemberRow) -> StoreResult<()> {
-    let changes = snapshot(row)?;
+fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, member: &Member) -> StoreResult<()> {
+    let changes = snapshot(member)?;
     tx.audit(
         org,
         Change {
             action,
             entity_type: "member",
-            entity_id: &row.id,
+            entity_id: &member.id.to_string(),
             changes: Some(&changes),
         },
     )

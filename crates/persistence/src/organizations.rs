@@ -2,7 +2,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use circulo_domain::OrgId;
 use circulo_domain::organization::{
@@ -12,13 +11,14 @@ use circulo_domain::organization::{
 
 use crate::conn::DbConn;
 use crate::error::{StoreResult, corrupt};
+use crate::locks::lock_organization;
 use crate::pool::Db;
 use crate::rows::{check_version, lost_update, parse_id, snapshot};
 use crate::schema::organizations as o;
 use crate::time::{from_db, now, to_db};
 use crate::tx::{Change, ChangeContext, WriteTx};
 
-#[derive(Queryable, Insertable, Serialize)]
+#[derive(Queryable, Insertable)]
 #[diesel(table_name = o)]
 struct OrganizationRow {
     org_id: String,
@@ -107,7 +107,7 @@ impl Organizations<'_> {
             diesel::insert_into(o::table)
                 .values(&row)
                 .execute(tx.conn())?;
-            record(tx, &org, "organization.created", &row)?;
+            record(tx, &org, "organization.created")?;
             Ok(org)
         })
     }
@@ -138,6 +138,7 @@ impl Organizations<'_> {
         patch: OrganizationPatch,
     ) -> StoreResult<Organization> {
         self.0.write(ctx, |tx| {
+            lock_organization(tx.conn(), id)?;
             let current = find(tx.conn(), id)?;
             check_version(expected_version, current.version)?;
             let mut next = current.clone().patched(patch);
@@ -164,7 +165,7 @@ impl Organizations<'_> {
             if updated == 0 {
                 return Err(lost_update(expected_version, current.version));
             }
-            record(tx, &next, "organization.updated", &row)?;
+            record(tx, &next, "organization.updated")?;
             Ok(next)
         })
     }
@@ -177,13 +178,8 @@ fn find(conn: &mut DbConn, id: OrgId) -> StoreResult<Organization> {
         .into_domain()
 }
 
-fn record(
-    tx: &mut WriteTx<'_>,
-    org: &Organization,
-    action: &str,
-    row: &OrganizationRow,
-) -> StoreResult<()> {
-    let changes = snapshot(row)?;
+fn record(tx: &mut WriteTx<'_>, org: &Organization, action: &str) -> StoreResult<()> {
+    let changes = snapshot(org)?;
     tx.audit(
         org.id,
         Change {

@@ -2,7 +2,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use circulo_domain::page::{Page, PageRequest};
 use circulo_domain::team::{NewTeam, Team, TeamPatch};
@@ -10,6 +9,7 @@ use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
 
 use crate::conn::DbConn;
 use crate::error::{StoreError, StoreResult};
+use crate::locks::{Keyed, lock_row};
 use crate::members::member_exists;
 use crate::pool::Db;
 use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
@@ -17,7 +17,7 @@ use crate::schema::{members as m, teams as t};
 use crate::time::{from_db, now, to_db};
 use crate::tx::{Change, ChangeContext, WriteTx};
 
-#[derive(Queryable, Insertable, Serialize)]
+#[derive(Queryable, Insertable)]
 #[diesel(table_name = t)]
 struct TeamRow {
     org_id: String,
@@ -83,7 +83,7 @@ impl Teams<'_> {
             diesel::insert_into(t::table)
                 .values(&row)
                 .execute(tx.conn())?;
-            record(tx, org, "team.created", &row)?;
+            record(tx, org, "team.created", &team)?;
             Ok(team)
         })
     }
@@ -124,6 +124,7 @@ impl Teams<'_> {
         patch: TeamPatch,
     ) -> StoreResult<Team> {
         self.0.write(ctx, |tx| {
+            lock_row(tx.conn(), Keyed::Teams, org, &id.to_string())?;
             let current = find(tx.conn(), org, id)?;
             check_version(expected_version, current.version)?;
             let mut next = current.clone().patched(patch);
@@ -152,7 +153,7 @@ impl Teams<'_> {
             if updated == 0 {
                 return Err(lost_update(expected_version, current.version));
             }
-            record(tx, org, "team.updated", &row)?;
+            record(tx, org, "team.updated", &next)?;
             Ok(next)
         })
     }
@@ -167,6 +168,7 @@ impl Teams<'_> {
         expected_version: Option<i64>,
     ) -> StoreResult<()> {
         self.0.write(ctx, |tx| {
+            lock_row(tx.conn(), Keyed::Teams, org, &id.to_string())?;
             let current = find(tx.conn(), org, id)?;
             check_version(expected_version, current.version)?;
             let members: i64 = m::table
@@ -186,7 +188,7 @@ impl Teams<'_> {
                     .filter(t::id.eq(&row.id)),
             )
             .execute(tx.conn())?;
-            record(tx, org, "team.deleted", &row)
+            record(tx, org, "team.deleted", &current)
         })
     }
 }
@@ -241,14 +243,14 @@ fn check_name_free(
     }
 }
 
-fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, row: &TeamRow) -> StoreResult<()> {
-    let changes = snapshot(row)?;
+fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, team: &Team) -> StoreResult<()> {
+    let changes = snapshot(team)?;
     tx.audit(
         org,
         Change {
             action,
             entity_type: "team",
-            entity_id: &row.id,
+            entity_id: &team.id.to_string(),
             changes: Some(&changes),
         },
     )

@@ -87,59 +87,38 @@ fn body_error(e: &actix_web::Error) -> ApiError {
     }
 }
 
-/// Deserializes a JSON document, naming the field at fault.
+/// Deserializes a JSON document, naming the field at fault. The syntax is checked over the whole
+/// document first, so a truncated body is reported as malformed (400) even when a value before
+/// the cut is also wrong.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
             "the request body is empty; send a JSON object",
         ));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        classify(&path, &inner)
-    })?;
-    deserializer
-        .end()
+    let document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
-    Ok(value)
-}
-
-fn classify(path: &str, e: &serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Data => {
-            let message = strip_position(&e.to_string());
-            let field = if path == "." {
-                String::new()
-            } else {
-                path.to_owned()
-            };
-            let field = unknown_field_path(&field, &message).unwrap_or(field);
-            ApiError::Domain(DomainError::invalid(field, message))
-        }
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request(format!("malformed JSON: {e}"))
-        }
-    }
-}
-
-/// serde reports an unknown field at its parent's path; name the field itself instead.
-fn unknown_field_path(parent: &str, message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let name = &rest[..rest.find('`')?];
-    Some(if parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
+    serde_path_to_error::deserialize(document).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        ApiError::Domain(DomainError::invalid(field_name(&path, &message), message))
     })
 }
 
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
+/// The dotted name of the field at fault. serde reports a missing field at its parent's path
+/// (and an unknown one at its own), so the missing field's name is taken from the message.
+fn field_name(path: &str, message: &str) -> String {
+    let parent = if path == "." { "" } else { path };
+    let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return parent.to_owned();
+    };
+    if parent.is_empty() {
+        missing.to_owned()
+    } else {
+        format!("{parent}.{missing}")
     }
 }
 
@@ -202,9 +181,19 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_field_is_unprocessable() {
+    fn missing_fields_name_themselves() {
         let e = parse::<Outer>(br"{}").unwrap_err();
-        let (status, _) = field_of(e);
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            field_of(e),
+            (StatusCode::UNPROCESSABLE_ENTITY, "name".to_owned())
+        );
+        let e = parse::<Outer>(br#"{"name":"a","inner":{}}"#).unwrap_err();
+        assert_eq!(field_of(e).1, "inner.count");
+    }
+
+    #[test]
+    fn a_truncated_body_is_malformed_even_after_a_bad_value() {
+        let e = parse::<Outer>(br#"{"name": 42"#).unwrap_err();
+        assert_eq!(field_of(e).0, StatusCode::BAD_REQUEST);
     }
 }
