@@ -89,9 +89,8 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let detail = if status.is_server_error() {
-            // The cause goes to the log (with the request id the access log prints), never to the
+            // The cause goes to the log (middleware::problems, with the request id), never to the
             // client: it may name tables, queries or hosts.
-            log::error!("request failed: {self:?}");
             match status {
                 StatusCode::SERVICE_UNAVAILABLE => {
                     "the database is unavailable; retry shortly".to_owned()

@@ -29,6 +29,15 @@ pub async fn problem_bodies(
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     let (request, response) = response.into_parts();
     let status = response.status();
+    if status.is_server_error() {
+        log::error!(
+            "request_id={} {} {} failed with {status}: {:?}",
+            request_id.as_deref().unwrap_or("-"),
+            request.method(),
+            request.path(),
+            response.error()
+        );
+    }
     let error_text = response.error().map(ToString::to_string);
     let (mut head, body) = response.into_parts();
     let existing = if is_problem {
