@@ -1,5 +1,6 @@
 //! The connection pool and the two ways to use it: a plain read, or a write transaction.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::conn::{Backend, ConnectError, ConnectionManager, DatabaseUrl, DbConn};
@@ -31,6 +32,10 @@ pub struct Db {
     pool: r2d2::Pool<ConnectionManager>,
     manager: ConnectionManager,
     backend: Backend,
+    /// SQLite admits one writer at a time; writers of this process queue here instead of in
+    /// SQLite's busy handler, which sleeps in steps of up to 100 ms. Other processes (the CLI)
+    /// still meet the busy timeout.
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 /// Why the database could not be opened.
@@ -64,6 +69,7 @@ impl Db {
             pool,
             manager,
             backend: url.backend(),
+            sqlite_writer: Arc::default(),
         })
     }
 
@@ -101,6 +107,12 @@ impl Db {
         ctx: &ChangeContext,
         f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
+        // Queue before taking a connection, so waiting writers do not hold connections readers need.
+        let _turn = match self.backend {
+            // A panic in another writer poisons the lock but leaves no transaction open.
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
+            Backend::Postgres => None,
+        };
         let mut conn = self.connection()?;
         tx::in_write_transaction(&mut conn, |conn| f(&mut WriteTx::new(conn, ctx)))
     }
