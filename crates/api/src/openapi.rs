@@ -127,7 +127,7 @@ fn document_operation(op: &mut Operation, method: &HttpMethod, path: &str, authe
                 op,
                 "Idempotency-Key",
                 "Makes a retry safe: the same key and body within 24 h replay the first response (`Idempotent-Replayed: true`).",
-                255,
+                "^[ -~]{1,255}$",
             );
         }
         HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete => {
@@ -138,8 +138,8 @@ fn document_operation(op: &mut Operation, method: &HttpMethod, path: &str, authe
             add_header(
                 op,
                 "If-Match",
-                "The ETag of the version this change is based on; a stale one is refused with 412.",
-                64,
+                "The ETag of the version this change is based on, or `*`; a stale one is refused with 412.",
+                r#"^(\*|"[0-9]{1,19}")$"#,
             );
         }
         _ => {}
@@ -164,7 +164,7 @@ fn document_operation(op: &mut Operation, method: &HttpMethod, path: &str, authe
     }
 }
 
-fn add_header(op: &mut Operation, name: &str, description: &str, max_length: usize) {
+fn add_header(op: &mut Operation, name: &str, description: &str, pattern: &str) {
     let parameter = ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
@@ -173,7 +173,7 @@ fn add_header(op: &mut Operation, name: &str, description: &str, max_length: usi
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(max_length)),
+                .pattern(Some(pattern)),
         ))
         .build();
     op.parameters

@@ -90,12 +90,16 @@ pub struct ListAuditEvents {
     /// Only changes by this token subject.
     pub actor: Option<String>,
     /// From this instant or date (inclusive; a date is midnight in the organization's zone).
+    #[param(min_length = 10, example = "2026-11-01")]
     pub from: Option<String>,
     /// Before this instant or date (exclusive).
+    #[param(min_length = 10, example = "2026-12-01T00:00:00Z")]
     pub to: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 

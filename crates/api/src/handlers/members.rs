@@ -71,10 +71,13 @@ impl MemberRoleName {
 #[serde(deny_unknown_fields)]
 pub struct CreateMember {
     /// The HR system's id, unique in the organization.
+    #[schema(min_length = 1, max_length = 255)]
     pub external_id: Option<String>,
     /// How colleagues and clients know them, 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     /// Work email.
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Their role.
     pub role: MemberRoleName,
@@ -82,8 +85,9 @@ pub struct CreateMember {
     pub team_id: Option<Uuid>,
     /// Whom they report to.
     pub manager_id: Option<Uuid>,
-    /// What they are good at: up to 20, each 1–60 characters.
+    /// What they are good at: up to 20, each 1–60 characters, no repeats.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub strengths: Vec<String>,
     /// Defaults to true.
     pub active: Option<bool>,
@@ -93,9 +97,11 @@ pub struct CreateMember {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutMember {
-    /// How colleagues and clients know them.
+    /// How colleagues and clients know them, 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     /// Work email.
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Their role.
     pub role: MemberRoleName,
@@ -103,8 +109,9 @@ pub struct PutMember {
     pub team_id: Option<Uuid>,
     /// Whom they report to.
     pub manager_id: Option<Uuid>,
-    /// What they are good at.
+    /// What they are good at: up to 20, each 1–60 characters, no repeats.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub strengths: Vec<String>,
     /// Defaults to true.
     pub active: Option<bool>,
@@ -116,13 +123,14 @@ pub struct PutMember {
 pub struct UpdateMember {
     /// The HR system's id, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
     pub external_id: Option<Option<String>>,
-    /// Display name.
+    /// Display name, 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     /// Work email, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 254)]
     pub email: Option<Option<String>>,
     /// Role.
     pub role: Option<MemberRoleName>,
@@ -134,7 +142,8 @@ pub struct UpdateMember {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub manager_id: Option<Option<Uuid>>,
-    /// Strengths (replaces the list).
+    /// Strengths (replaces the list): up to 20, each 1–60 characters, no repeats.
+    #[schema(max_items = 20)]
     pub strengths: Option<Vec<String>>,
     /// `false` deactivates the member, `true` reactivates them.
     pub active: Option<bool>,
@@ -205,8 +214,10 @@ pub struct ListMembers {
     /// Only active (`true`) or deactivated (`false`) members.
     pub active: Option<bool>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 

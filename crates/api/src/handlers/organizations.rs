@@ -33,12 +33,13 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganization {
     /// Display name, 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// ISO 4217 code of the currency money is kept in.
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// IANA time zone that dates are read in.
-    #[schema(example = "Europe/Madrid")]
+    #[schema(example = "Europe/Madrid", min_length = 1)]
     pub timezone: String,
 }
 
@@ -47,10 +48,13 @@ pub struct CreateOrganization {
 #[serde(deny_unknown_fields)]
 pub struct LowScoreThresholdsBody {
     /// A CSAT (1–5) at or below this is low (1–4, default 2).
+    #[schema(minimum = 1, maximum = 4)]
     pub csat_at_most: i64,
     /// An NPS answer (0–10) at or below this is low (0–9, default 6).
+    #[schema(minimum = 0, maximum = 9)]
     pub nps_at_most: i64,
     /// A CES (1–7) at or above this is low (2–7, default 5).
+    #[schema(minimum = 2, maximum = 7)]
     pub ces_at_least: i64,
 }
 
@@ -59,12 +63,16 @@ pub struct LowScoreThresholdsBody {
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
     /// Display name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// IANA time zone.
+    #[schema(min_length = 1)]
     pub timezone: Option<String>,
     /// Anonymous feedback shows only from this many items on (at least 3).
+    #[schema(minimum = 3, maximum = 1000)]
     pub anonymity_threshold: Option<i64>,
     /// Minutes within which an escalation should be answered (1–10080).
+    #[schema(minimum = 1, maximum = 10080)]
     pub escalation_response_target_minutes: Option<i64>,
     /// Which scores count as low.
     pub low_score_thresholds: Option<LowScoreThresholdsBody>,

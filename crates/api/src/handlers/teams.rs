@@ -35,6 +35,7 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
     /// Unique within the organization, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// The member who leads the team.
     pub lead_member_id: Option<Uuid>,
@@ -45,6 +46,7 @@ pub struct CreateTeam {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {
     /// New name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// New lead, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
@@ -93,8 +95,10 @@ list_view!(
 #[into_params(parameter_in = Query)]
 pub struct ListTeams {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 
