@@ -80,7 +80,7 @@ impl Db {
 impl IdempotencyKeys<'_> {
     /// Reserves `key` in `scope` for the request identified by `fingerprint`.
     pub fn reserve(&self, scope: &str, key: &str, fingerprint: &str) -> StoreResult<Reservation> {
-        self.0.read(|conn| {
+        self.0.write_unaudited(|conn| {
             // Two passes at most: an expired or abandoned row is cleared and the insert retried.
             for _ in 0..2 {
                 let at = to_db(now());
@@ -145,7 +145,7 @@ impl IdempotencyKeys<'_> {
     pub fn complete(&self, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()> {
         let headers = serde_json::to_string(&response.headers)
             .map_err(|e| StoreError::Corrupt(format!("headers: {e}")))?;
-        self.0.read(|conn| {
+        self.0.write_unaudited(|conn| {
             diesel::update(
                 k::table
                     .filter(k::org_id.eq(scope))
@@ -163,7 +163,7 @@ impl IdempotencyKeys<'_> {
 
     /// Frees `key` after a request that had no lasting effect (a server error), so a retry runs.
     pub fn release(&self, scope: &str, key: &str) -> StoreResult<()> {
-        self.0.read(|conn| {
+        self.0.write_unaudited(|conn| {
             diesel::delete(
                 k::table
                     .filter(k::org_id.eq(scope))
@@ -178,7 +178,7 @@ impl IdempotencyKeys<'_> {
     /// Deletes keys past their lifetime; returns how many.
     pub fn purge_expired(&self) -> StoreResult<usize> {
         let cutoff = to_db(now() - KEY_LIFETIME);
-        self.0.read(|conn| {
+        self.0.write_unaudited(|conn| {
             Ok(diesel::delete(k::table.filter(k::created_at.lt(cutoff))).execute(conn)?)
         })
     }

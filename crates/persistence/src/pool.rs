@@ -107,14 +107,30 @@ impl Db {
         ctx: &ChangeContext,
         f: impl FnOnce(&mut WriteTx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        // Queue before taking a connection, so waiting writers do not hold connections readers need.
-        let _turn = match self.backend {
+        let _turn = self.writer_turn();
+        let mut conn = self.connection()?;
+        tx::in_write_transaction(&mut conn, |conn| f(&mut WriteTx::new(conn, ctx)))
+    }
+
+    /// Runs `f`'s writes outside the audit trail (bookkeeping such as idempotency keys), one
+    /// statement at a time, in turn with the other writers on SQLite.
+    pub(crate) fn write_unaudited<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let _turn = self.writer_turn();
+        let mut conn = self.connection()?;
+        f(&mut conn)
+    }
+
+    /// On SQLite, waits for this process's turn to write. Taken before a connection, so waiting
+    /// writers do not hold connections that readers need.
+    fn writer_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match self.backend {
             // A panic in another writer poisons the lock but leaves no transaction open.
             Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())),
             Backend::Postgres => None,
-        };
-        let mut conn = self.connection()?;
-        tx::in_write_transaction(&mut conn, |conn| f(&mut WriteTx::new(conn, ctx)))
+        }
     }
 
     fn connection(&self) -> StoreResult<r2d2::PooledConnection<ConnectionManager>> {
