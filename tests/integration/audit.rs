@@ -1,28 +1,20 @@
 //! The audit log: every change recorded in its own transaction, readable by owners and
 //! `audit:read` integrations, filtered, paged, and never across tenants.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::for_each_backend;
+use crate::support::{Response, for_each_backend};
 
-fn actions(events: &Value) -> Vec<String> {
-    events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
-        .collect()
+/// The actions of a page of audit events, in order.
+fn actions(events: &Response) -> Vec<String> {
+    events.item_strings("action")
 }
 
 #[tokio::test]
 async fn every_change_is_recorded_with_actor_entity_and_request_id() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
-        let team = app
-            .post("/v1/teams", &owner, json!({"name": "Bar"}))
-            .await
-            .expect(201);
-        let team_id = team.body["id"].as_str().unwrap().to_owned();
+        let team_id = app.create_team(&owner, "Bar").await;
         let renamed = app
             .patch(
                 &format!("/v1/teams/{team_id}"),
@@ -34,7 +26,7 @@ async fn every_change_is_recorded_with_actor_entity_and_request_id() {
 
         let log = app.get("/v1/audit-events", &owner).await.expect(200);
         assert_eq!(
-            actions(&log.body),
+            actions(&log),
             ["organization.created", "team.created", "team.updated"]
         );
         let created = &log.body["items"][0];
@@ -66,9 +58,7 @@ async fn every_change_is_recorded_with_actor_entity_and_request_id() {
 async fn a_refused_change_leaves_no_audit_entry() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
-        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
-            .await
-            .expect(201);
+        app.create_team(&owner, "Bar").await;
         app.post("/v1/teams", &owner, json!({"name": "Bar"}))
             .await
             .expect_problem(409);
@@ -80,7 +70,7 @@ async fn a_refused_change_leaves_no_audit_entry() {
         .await
         .expect_problem(422);
         let log = app.get("/v1/audit-events", &owner).await.expect(200);
-        assert_eq!(actions(&log.body), ["organization.created", "team.created"]);
+        assert_eq!(actions(&log), ["organization.created", "team.created"]);
     })
     .await;
 }
@@ -89,24 +79,9 @@ async fn a_refused_change_leaves_no_audit_entry() {
 async fn the_log_filters_by_entity_action_actor_and_time() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
-        let hr = app.token(
-            Some(&org),
-            "integration",
-            "hr-sync",
-            Some("members:write audit:read"),
-        );
-        let member = app
-            .post(
-                "/v1/members",
-                &hr,
-                json!({"display_name": "Ana", "role": "staff"}),
-            )
-            .await
-            .expect(201);
-        let member_id = member.body["id"].as_str().unwrap().to_owned();
-        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
-            .await
-            .expect(201);
+        let hr = app.integration_token(&org, "hr-sync", "members:write audit:read");
+        let member_id = app.create_named_member(&hr, "Ana", "staff").await;
+        app.create_team(&owner, "Bar").await;
         app.patch(
             &format!("/v1/members/{member_id}"),
             &owner,
@@ -123,19 +98,19 @@ async fn the_log_filters_by_entity_action_actor_and_time() {
             .await
             .expect(200);
         assert_eq!(
-            actions(&by_entity.body),
+            actions(&by_entity),
             ["member.created", "member.deactivated"]
         );
         let by_action = app
             .get("/v1/audit-events?action=team.created", &owner)
             .await
             .expect(200);
-        assert_eq!(actions(&by_action.body), ["team.created"]);
+        assert_eq!(actions(&by_action), ["team.created"]);
         let by_actor = app
             .get("/v1/audit-events?actor=hr-sync", &owner)
             .await
             .expect(200);
-        assert_eq!(actions(&by_actor.body), ["member.created"]);
+        assert_eq!(actions(&by_actor), ["member.created"]);
 
         let future = app
             .get("/v1/audit-events?from=2999-01-01", &owner)
@@ -154,7 +129,7 @@ async fn the_log_filters_by_entity_action_actor_and_time() {
             )
             .await
             .expect(200);
-        assert_eq!(all.body["items"].as_array().unwrap().len(), 4);
+        assert_eq!(all.items().len(), 4);
     })
     .await;
 }
@@ -182,20 +157,12 @@ async fn the_log_pages_with_cursors() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
         for name in ["A", "B", "C", "D"] {
-            app.post("/v1/teams", &owner, json!({"name": name}))
-                .await
-                .expect(201);
+            app.create_team(&owner, name).await;
         }
         let mut seen = Vec::new();
-        let mut path = "/v1/audit-events?limit=2".to_owned();
-        loop {
-            let page = app.get(&path, &owner).await.expect(200);
-            assert!(page.body["items"].as_array().unwrap().len() <= 2);
-            seen.extend(actions(&page.body));
-            match page.body["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/v1/audit-events?limit=2&cursor={cursor}"),
-                None => break,
-            }
+        for page in app.pages("/v1/audit-events?limit=2", &owner).await {
+            assert!(page.items().len() <= 2);
+            seen.extend(actions(&page));
         }
         assert_eq!(
             seen,
@@ -216,9 +183,7 @@ async fn only_owners_and_audit_readers_see_the_log_and_only_their_own() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
         let (_, other_owner) = app.create_org().await;
-        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
-            .await
-            .expect(201);
+        app.create_team(&owner, "Bar").await;
         for (role, scope) in [
             ("staff", None),
             ("manager", None),
@@ -230,7 +195,7 @@ async fn only_owners_and_audit_readers_see_the_log_and_only_their_own() {
                 .expect_problem(403);
         }
         let other = app.get("/v1/audit-events", &other_owner).await.expect(200);
-        assert_eq!(actions(&other.body), ["organization.created"]);
+        assert_eq!(actions(&other), ["organization.created"]);
         assert_ne!(other.body["items"][0]["entity_id"], org);
     })
     .await;

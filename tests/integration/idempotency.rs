@@ -1,6 +1,7 @@
 //! `Idempotency-Key` on creating POSTs: replay, mismatch, in-flight, scoping and release on failure.
 
 use futures_util::future::join_all;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use circulo_api::middleware::idempotency::fingerprint;
@@ -8,6 +9,7 @@ use circulo_persistence::{Db, PoolOptions, Reservation};
 
 use crate::support::{Response, TestApp, for_each_backend};
 
+/// `POST path` with `body` and `Idempotency-Key: key`.
 async fn post_with_key(
     app: &TestApp,
     path: &str,
@@ -15,21 +17,18 @@ async fn post_with_key(
     key: &str,
     body: &Value,
 ) -> Response {
-    app.execute(
-        app.client
-            .post(app.url(path))
-            .bearer_auth(token)
-            .header("Idempotency-Key", key)
-            .json(body),
+    app.send_with_headers(
+        Method::POST,
+        path,
+        Some(token),
+        &[("idempotency-key", key)],
+        Some(body.clone()),
     )
     .await
 }
 
 async fn team_count(app: &TestApp, token: &str) -> usize {
-    app.get("/v1/teams", token).await.expect(200).body["items"]
-        .as_array()
-        .unwrap()
-        .len()
+    app.list_items("/v1/teams", token).await.len()
 }
 
 #[tokio::test]

@@ -11,13 +11,24 @@
 mod support;
 
 mod audit;
-mod auth;
+mod authentication;
+mod authorization;
+mod bad_fields;
 mod bad_input;
-mod conventions;
+mod etags;
 mod idempotency;
 mod jwks;
+mod jwks_confusion;
+mod member_access;
+mod member_audit;
+mod member_hierarchy;
+mod member_upsert;
 mod members;
 mod migrations;
 mod openapi_document;
+mod organization_audit;
 mod organizations;
+mod pagination;
+mod request_ids;
+mod routing;
 mod teams;

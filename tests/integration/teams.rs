@@ -12,7 +12,7 @@ async fn an_owner_creates_reads_and_lists_teams() {
             .post("/v1/teams", &owner, json!({"name": "Front desk"}))
             .await
             .expect(201);
-        let id = created.body["id"].as_str().unwrap().to_owned();
+        let id = created.id();
         assert_eq!(
             created.header("location"),
             Some(format!("/v1/teams/{id}").as_str())
@@ -58,40 +58,28 @@ async fn a_team_lead_must_be_a_member_of_the_organization() {
         let (_, owner) = app.create_org().await;
         let (_, other_owner) = app.create_org().await;
         let foreign = app
-            .post(
-                "/v1/members",
-                &other_owner,
-                json!({"display_name": "Eve", "role": "manager"}),
-            )
-            .await
-            .expect(201);
+            .create_named_member(&other_owner, "Eve", "manager")
+            .await;
         let refused = app
             .post(
                 "/v1/teams",
                 &owner,
-                json!({"name": "Bar", "lead_member_id": foreign.body["id"]}),
+                json!({"name": "Bar", "lead_member_id": foreign}),
             )
             .await
             .expect_problem(422);
         assert_eq!(refused.error_fields(), ["lead_member_id"]);
 
-        let lead = app
-            .post(
-                "/v1/members",
-                &owner,
-                json!({"display_name": "Ana", "role": "manager"}),
-            )
-            .await
-            .expect(201);
+        let lead = app.create_named_member(&owner, "Ana", "manager").await;
         let team = app
             .post(
                 "/v1/teams",
                 &owner,
-                json!({"name": "Bar", "lead_member_id": lead.body["id"]}),
+                json!({"name": "Bar", "lead_member_id": lead}),
             )
             .await
             .expect(201);
-        assert_eq!(team.body["lead_member_id"], lead.body["id"]);
+        assert_eq!(team.body["lead_member_id"], lead.as_str());
     })
     .await;
 }
@@ -100,29 +88,22 @@ async fn a_team_lead_must_be_a_member_of_the_organization() {
 async fn patching_a_team_renames_it_clears_its_lead_and_bumps_its_version() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
-        let lead = app
-            .post(
-                "/v1/members",
-                &owner,
-                json!({"display_name": "Ana", "role": "manager"}),
-            )
-            .await
-            .expect(201);
+        let lead = app.create_named_member(&owner, "Ana", "manager").await;
         let team = app
             .post(
                 "/v1/teams",
                 &owner,
-                json!({"name": "Bar", "lead_member_id": lead.body["id"]}),
+                json!({"name": "Bar", "lead_member_id": lead}),
             )
             .await
             .expect(201);
-        let path = format!("/v1/teams/{}", team.body["id"].as_str().unwrap());
+        let path = format!("/v1/teams/{}", team.id());
         let renamed = app
             .patch(&path, &owner, json!({"name": "Terrace"}))
             .await
             .expect(200);
         assert_eq!(renamed.body["name"], "Terrace");
-        assert_eq!(renamed.body["lead_member_id"], lead.body["id"]);
+        assert_eq!(renamed.body["lead_member_id"], lead.as_str());
         assert_eq!(renamed.body["version"], 2);
         assert_eq!(renamed.header("etag"), Some("\"2\""));
         let cleared = app
@@ -139,24 +120,18 @@ async fn patching_a_team_renames_it_clears_its_lead_and_bumps_its_version() {
 async fn a_team_with_members_cannot_be_deleted_but_an_empty_one_can() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
-        let team = app
-            .post("/v1/teams", &owner, json!({"name": "Bar"}))
-            .await
-            .expect(201);
-        let team_id = team.body["id"].as_str().unwrap().to_owned();
+        let team_id = app.create_team(&owner, "Bar").await;
         let member = app
-            .post(
-                "/v1/members",
+            .create_member(
                 &owner,
                 json!({"display_name": "Ana", "role": "staff", "team_id": team_id}),
             )
-            .await
-            .expect(201);
+            .await;
         let path = format!("/v1/teams/{team_id}");
         app.delete(&path, &owner).await.expect_problem(409);
         app.get(&path, &owner).await.expect(200);
 
-        let member_path = format!("/v1/members/{}", member.body["id"].as_str().unwrap());
+        let member_path = format!("/v1/members/{member}");
         app.patch(&member_path, &owner, json!({"team_id": null}))
             .await
             .expect(200);
@@ -171,11 +146,7 @@ async fn another_organizations_team_is_not_found() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
         let (_, intruder) = app.create_org().await;
-        let team = app
-            .post("/v1/teams", &owner, json!({"name": "Bar"}))
-            .await
-            .expect(201);
-        let path = format!("/v1/teams/{}", team.body["id"].as_str().unwrap());
+        let path = format!("/v1/teams/{}", app.create_team(&owner, "Bar").await);
         app.get(&path, &intruder).await.expect_problem(404);
         app.patch(&path, &intruder, json!({"name": "Mine"}))
             .await
@@ -193,9 +164,7 @@ async fn staff_read_teams_but_cannot_change_them() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
         let staff = app.token(Some(&org), "staff", "s-1", None);
-        app.post("/v1/teams", &owner, json!({"name": "Bar"}))
-            .await
-            .expect(201);
+        app.create_team(&owner, "Bar").await;
         app.get("/v1/teams", &staff).await.expect(200);
         app.post("/v1/teams", &staff, json!({"name": "Mine"}))
             .await

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use circulo_api::auth::{MintRequest, mint_hs256};
 use circulo_api::{AuthSettings, Config};
@@ -70,6 +70,48 @@ impl Response {
         this
     }
 
+    /// The `id` of the resource in the body, as a created or fetched resource has it.
+    #[track_caller]
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id: {}", self.text))
+            .to_owned()
+    }
+
+    /// The `items` of a list response.
+    #[track_caller]
+    pub fn items(&self) -> &[Value] {
+        self.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list: {}", self.text))
+    }
+
+    /// The string `field` of each item of a list response, in order.
+    #[track_caller]
+    pub fn item_strings(&self, field: &str) -> Vec<String> {
+        self.items()
+            .iter()
+            .map(|item| {
+                item[field]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("an item without {field}: {item}"))
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// The top-level fields of the body whose values differ in `other` (an audit event's `changes`).
+    pub fn fields_differing_from(&self, other: &Value) -> Vec<String> {
+        self.body
+            .as_object()
+            .unwrap_or_else(|| panic!("not an object: {}", self.text))
+            .iter()
+            .filter(|(field, value)| &other[field.as_str()] != *value)
+            .map(|(field, _)| field.clone())
+            .collect()
+    }
+
     /// The fields named in a validation problem's `errors`.
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
@@ -82,6 +124,13 @@ impl Response {
             })
             .unwrap_or_default()
     }
+}
+
+/// Whether `value` is an RFC 3339 UTC timestamp such as `2026-11-22T10:00:00Z`.
+pub fn is_utc_timestamp(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok())
 }
 
 impl TestApp {
@@ -144,18 +193,6 @@ impl TestApp {
         self.token(None, "platform_admin", "ops", None)
     }
 
-    /// Creates an organization through the API and returns its id and an owner token for it.
-    pub async fn create_org(&self) -> (String, String) {
-        let org = self
-            .send(Method::POST, "/v1/organizations", Some(&self.platform_admin_token()),
-                Some(json!({"name": "Panadería Sol", "currency": "EUR", "timezone": "Europe/Madrid"})))
-            .await
-            .expect(201);
-        let id = org.body["id"].as_str().expect("org id").to_owned();
-        let owner = self.token(Some(&id), "owner", "owner-1", None);
-        (id, owner)
-    }
-
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn send(
         &self,
@@ -164,14 +201,42 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
+        self.send_with_headers(method, path, token, &[], body).await
+    }
+
+    /// Like [`TestApp::send`], with extra headers such as `X-Request-Id` or `Idempotency-Key`.
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Response {
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
-        read(request.send().await.expect("request sent")).await
+        self.execute(request).await
+    }
+
+    /// Sends a request with a bearer token, an `If-Match` header and an optional JSON body.
+    pub async fn send_if_match(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        etag: &str,
+        body: Option<Value>,
+    ) -> Response {
+        self.send_with_headers(method, path, Some(token), &[("if-match", etag)], body)
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {

@@ -1,11 +1,16 @@
-//! The test harness: `for_each_backend` runs a test body against a fresh app on every database.
+//! The test harness: `for_each_backend` runs a test body against a fresh app on every database;
+//! `fixtures` sets data up through the API, `tokens` and `key_server` serve the authentication tests.
 
 mod app;
 mod database;
+mod fixtures;
+pub mod key_server;
+pub mod tokens;
 
 #[allow(unused_imports)]
-pub use app::{Response, TEST_SECRET, TestApp};
+pub use app::{Response, TEST_SECRET, TestApp, is_utc_timestamp};
 pub use database::{Backend, TestDatabase};
+pub use fixtures::EVERY_SCOPE;
 
 use std::future::Future;
 

@@ -1,0 +1,150 @@
+//! The HR upsert, `PUT /v1/members/external/{id}`: it creates, then replaces, the member with that
+//! external id; honours `If-Match`; checks references like a creation; and concurrent identical
+//! PUTs all succeed on one member.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::for_each_backend;
+
+#[tokio::test]
+async fn put_by_external_id_creates_then_replaces_the_member() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let bar = app.create_team(&owner, "Bar").await;
+        let ana = app.create_named_member(&owner, "Ana", "manager").await;
+        let path = "/v1/members/external/HR-77";
+
+        let full = json!({
+            "display_name": "Bea", "email": "bea@sol.es", "role": "staff", "team_id": bar,
+            "manager_id": ana, "strengths": ["patience"], "active": false,
+        });
+        let created = app.put(path, &owner, full.clone()).await.expect(201);
+        let id = created.id();
+        assert_eq!(
+            created.header("location"),
+            Some(format!("/v1/members/{id}").as_str())
+        );
+        assert_eq!(created.header("etag"), Some("\"1\""));
+        assert_eq!(created.body["external_id"], "HR-77");
+        assert_eq!(created.body["email"], "bea@sol.es");
+        assert_eq!(created.body["team_id"], bar.as_str());
+        assert_eq!(created.body["manager_id"], ana.as_str());
+        assert_eq!(created.body["strengths"], json!(["patience"]));
+        assert_eq!(created.body["active"], false);
+        assert_eq!(created.body["version"], 1);
+        assert_eq!(
+            app.get(&format!("/v1/members/{id}"), &owner)
+                .await
+                .expect(200)
+                .body,
+            created.body
+        );
+
+        // Replacing: the same member, every field from the body, the omitted ones back to defaults.
+        let beatriz = json!({"display_name": "Beatriz", "role": "manager"});
+        let replaced = app.put(path, &owner, beatriz.clone()).await.expect(200);
+        assert_eq!(replaced.body["id"], id.as_str());
+        assert_eq!(replaced.header("etag"), Some("\"2\""));
+        assert_eq!(replaced.body["version"], 2);
+        assert_eq!(replaced.body["external_id"], "HR-77");
+        assert_eq!(replaced.body["display_name"], "Beatriz");
+        assert_eq!(replaced.body["role"], "manager");
+        assert_eq!(replaced.body["email"], Value::Null);
+        assert_eq!(replaced.body["team_id"], Value::Null);
+        assert_eq!(replaced.body["manager_id"], Value::Null);
+        assert_eq!(replaced.body["strengths"], json!([]));
+        assert_eq!(replaced.body["active"], true);
+        assert_eq!(replaced.body["created_at"], created.body["created_at"]);
+
+        // Repeating a PUT is harmless: still one member, still the same id.
+        let repeated = app.put(path, &owner, beatriz).await.expect(200);
+        assert_eq!(repeated.body["id"], id.as_str());
+        assert_eq!(repeated.body["display_name"], "Beatriz");
+        assert_eq!(app.member_names(&owner, "").await, ["Ana", "Beatriz"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn put_by_external_id_honours_if_match() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let path = "/v1/members/external/HR-1";
+        let body = |name: &str| json!({"display_name": name, "role": "staff"});
+        app.put(path, &owner, body("Ana")).await.expect(201);
+        app.put(path, &owner, body("Ana María")).await.expect(200);
+
+        app.send_if_match(Method::PUT, path, &owner, "\"1\"", Some(body("Anita")))
+            .await
+            .expect_problem(412);
+        assert_eq!(app.member_names(&owner, "").await, ["Ana María"]);
+        let applied = app
+            .send_if_match(Method::PUT, path, &owner, "\"2\"", Some(body("Anita")))
+            .await
+            .expect(200);
+        assert_eq!(applied.body["display_name"], "Anita");
+        assert_eq!(applied.body["version"], 3);
+
+        // An If-Match names a version of a member that must already exist.
+        let other = "/v1/members/external/HR-2";
+        app.send_if_match(Method::PUT, other, &owner, "\"1\"", Some(body("Bea")))
+            .await
+            .expect_problem(404);
+        assert_eq!(app.member_names(&owner, "").await, ["Anita"]);
+        app.put(other, &owner, body("Bea")).await.expect(201);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn put_by_external_id_checks_references_like_create() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let (_, other_owner) = app.create_org().await;
+        let foreign_team = app.create_team(&other_owner, "Bar").await;
+        let refused = app
+            .put(
+                "/v1/members/external/HR-5",
+                &owner,
+                json!({"display_name": "Ana", "role": "staff", "team_id": foreign_team}),
+            )
+            .await
+            .expect_problem(422);
+        assert_eq!(refused.error_fields(), ["team_id"], "{}", refused.text);
+        assert_eq!(app.member_names(&owner, "").await, Vec::<String>::new());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_identical_puts_by_external_id_all_succeed_on_one_member() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let body = json!({"display_name": "Ana", "role": "staff"});
+        // An HR sync that retries a timed-out request sends the same PUT again while the first runs.
+        for round in 0..5 {
+            let path = format!("/v1/members/external/HR-{round}");
+            let (first, second, third) = tokio::join!(
+                app.put(&path, &owner, body.clone()),
+                app.put(&path, &owner, body.clone()),
+                app.put(&path, &owner, body.clone()),
+            );
+            let mut statuses = vec![first.status, second.status, third.status];
+            statuses.sort_unstable();
+            assert_eq!(
+                statuses,
+                [200, 200, 201],
+                "{:?} round {round}: {} | {} | {}",
+                app.backend,
+                first.text,
+                second.text,
+                third.text
+            );
+            assert_eq!(first.body["id"], second.body["id"]);
+            assert_eq!(second.body["id"], third.body["id"]);
+        }
+        assert_eq!(app.member_names(&owner, "").await.len(), 5);
+    })
+    .await;
+}
