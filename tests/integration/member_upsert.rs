@@ -148,3 +148,26 @@ async fn concurrent_identical_puts_by_external_id_all_succeed_on_one_member() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_put_body_may_repeat_the_paths_external_id_but_not_contradict_it() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let same = json!({"external_id": "HR-1", "display_name": "Ana", "role": "staff"});
+        let created = app
+            .put("/v1/members/external/HR-1", &owner, same)
+            .await
+            .expect(201);
+        assert_eq!(created.body["external_id"], "HR-1");
+
+        let other = json!({"external_id": "HR-2", "display_name": "Bea", "role": "staff"});
+        let refused = app
+            .put("/v1/members/external/HR-3", &owner, other)
+            .await
+            .expect_problem(422);
+        assert_eq!(refused.error_fields(), ["external_id"]);
+        let members = app.get("/v1/members", &owner).await.expect(200);
+        assert_eq!(members.body["items"].as_array().unwrap().len(), 1);
+    })
+    .await;
+}

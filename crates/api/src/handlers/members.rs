@@ -14,7 +14,7 @@ use circulo_domain::member::{
     self, Member, MemberFields, MemberPatch, MemberRole, RawMemberFields,
 };
 use circulo_domain::principal::Permission;
-use circulo_domain::{MemberId, TeamId};
+use circulo_domain::{DomainError, MemberId, TeamId};
 use circulo_persistence::{MemberFilter, Upserted};
 
 use super::respond::{created, double_option, with_etag};
@@ -66,37 +66,14 @@ impl MemberRoleName {
     }
 }
 
-/// A new member.
+/// A member's fields: the body that creates one (`POST`) or replaces one by external id (`PUT`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMember {
-    /// The HR system's id, unique in the organization.
+    /// The HR system's id, unique in the organization. In a PUT it may be left out; when given
+    /// it must equal the path's.
     #[schema(min_length = 1, max_length = 255)]
     pub external_id: Option<String>,
-    /// How colleagues and clients know them, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
-    pub display_name: String,
-    /// Work email.
-    #[schema(max_length = 254)]
-    pub email: Option<String>,
-    /// Their role.
-    pub role: MemberRoleName,
-    /// Their team.
-    pub team_id: Option<Uuid>,
-    /// Whom they report to.
-    pub manager_id: Option<Uuid>,
-    /// What they are good at: up to 20, each 1–60 characters, no repeats.
-    #[serde(default)]
-    #[schema(max_items = 20)]
-    pub strengths: Vec<String>,
-    /// Defaults to true.
-    pub active: Option<bool>,
-}
-
-/// A member as the HR system knows them; the external id comes from the path.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PutMember {
     /// How colleagues and clients know them, 1–200 characters.
     #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
@@ -372,7 +349,7 @@ pub async fn update_member(
 #[utoipa::path(
     tag = "members",
     params(("external_id" = String, Path, description = "The HR system's id for the member")),
-    request_body = PutMember,
+    request_body = CreateMember,
     responses(
         (status = 200, description = "The replaced member", body = MemberView, headers(("ETag" = String))),
         (status = 201, description = "The new member", body = MemberView, headers(("Location" = String), ("ETag" = String))),
@@ -384,21 +361,21 @@ pub async fn upsert_member_by_external_id(
     caller: Caller,
     external_id: web::Path<String>,
     if_match: IfMatch,
-    body: Json<PutMember>,
+    body: Json<CreateMember>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
-    let body = body.into_inner();
-    let fields = CreateMember {
-        external_id: Some(external_id.into_inner()),
-        display_name: body.display_name,
-        email: body.email,
-        role: body.role,
-        team_id: body.team_id,
-        manager_id: body.manager_id,
-        strengths: body.strengths,
-        active: body.active,
+    let (external_id, mut body) = (external_id.into_inner(), body.into_inner());
+    if body
+        .external_id
+        .as_ref()
+        .is_some_and(|given| *given != external_id)
+    {
+        return Err(
+            DomainError::invalid("external_id", "must equal the external id in the path").into(),
+        );
     }
-    .into_domain()?;
+    body.external_id = Some(external_id);
+    let fields = body.into_domain()?;
     let ctx = caller.change_context();
     let (member, outcome) = blocking(&state, move |db| {
         db.members()
