@@ -43,6 +43,11 @@ impl TimeZone {
         })
     }
 
+    /// Coordinated Universal Time.
+    pub fn utc() -> Self {
+        Self(chrono_tz::UTC)
+    }
+
     /// The zone's IANA name.
     pub fn name(&self) -> &'static str {
         self.0.name()

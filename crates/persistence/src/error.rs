@@ -54,13 +54,6 @@ impl From<diesel::result::Error> for StoreError {
     }
 }
 
-impl StoreError {
-    /// Whether the failure is a uniqueness conflict.
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, Self::Conflict(_))
-    }
-}
-
 pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
 }

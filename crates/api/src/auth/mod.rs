@@ -7,7 +7,7 @@ mod verifier;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use circulo_domain::audit::Actor;
@@ -46,6 +46,10 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The idempotency middleware may have verified this request's token already.
+        if let Some(caller) = req.extensions().get::<Caller>().cloned() {
+            return Box::pin(async move { Ok(caller) });
+        }
         let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let request_id = request_id_of(req);

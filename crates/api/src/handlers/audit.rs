@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use circulo_domain::audit::AuditEvent;
 use circulo_domain::error::Validator;
+use circulo_domain::organization::TimeZone;
 use circulo_domain::principal::Permission;
 use circulo_domain::window::{TimeBound, check_window};
 use circulo_persistence::AuditFilter;
@@ -133,18 +134,14 @@ pub async fn list_audit_events(
         to: None,
     };
     let events = blocking(&state, move |db| {
-        if from.iter().chain(to.iter()).any(TimeBound::needs_zone) {
-            let zone = db.organizations().get(org)?.timezone;
-            filter.from = from.map(|f| f.resolve(zone));
-            filter.to = to.map(|t| t.resolve(zone));
+        // Only dates need the organization's zone; instants resolve the same in any zone.
+        let zone = if from.iter().chain(to.iter()).any(TimeBound::needs_zone) {
+            db.organizations().get(org)?.timezone
         } else {
-            let utc = |b: TimeBound| match b {
-                TimeBound::Instant(t) => Some(t),
-                TimeBound::Date(_) => None,
-            };
-            filter.from = from.and_then(utc);
-            filter.to = to.and_then(utc);
-        }
+            TimeZone::utc()
+        };
+        filter.from = from.map(|f| f.resolve(zone));
+        filter.to = to.map(|t| t.resolve(zone));
         check_window(filter.from, filter.to)?;
         db.audit_log().list(org, &filter, page)
     })

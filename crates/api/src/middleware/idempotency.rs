@@ -9,7 +9,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use sha2::{Digest, Sha256};
 
 use circulo_persistence::{Reservation, StoredResponse};
@@ -50,6 +50,8 @@ pub async fn idempotency(
     ) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    // The handler's `Caller` extractor finds it here instead of verifying the token again.
+    req.extensions_mut().insert(caller.clone());
     let body = match req.extract::<web::Bytes>().await {
         Ok(body) => body,
         Err(e) => return Ok(req.into_response(e.error_response())),
