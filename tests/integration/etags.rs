@@ -1,5 +1,7 @@
 //! ETags and `If-Match` on teams, members and the organization: every write returns the new
-//! version's strong ETag; a stale, weak or foreign one is 412 and changes nothing; `*` matches any.
+//! version's strong ETag; a stale, weak or foreign one is 412 and changes nothing; `*` matches any;
+//! a list matches when one of its tags does; a value that is no entity tag at all is 400, and a
+//! precondition is only evaluated on an otherwise valid request.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -53,7 +55,7 @@ async fn a_team_patch_honours_if_match() {
         assert_eq!(any.body["name"], "Patio");
         assert_eq!(any.header("etag"), Some("\"3\""));
 
-        for weak_or_foreign in ["W/\"3\"", "3", "\"abc\""] {
+        for weak_or_foreign in ["W/\"3\"", "\"abc\"", "\"1\", \"2\""] {
             patch_if_match(
                 &app,
                 &path,
@@ -64,9 +66,32 @@ async fn a_team_patch_honours_if_match() {
             .await
             .expect_problem(412);
         }
+        for malformed in ["3", "\"3", "W/3", "\"3\" \"4\""] {
+            patch_if_match(&app, &path, &owner, malformed, json!({"name": "Garden"}))
+                .await
+                .expect_problem(400);
+        }
+        // A body that is invalid is refused as such, whatever the precondition would say.
+        patch_if_match(&app, &path, &owner, "\"1\"", json!({"name": ""}))
+            .await
+            .expect_problem(422);
+        patch_if_match(&app, &path, &owner, "\"1\"", json!({"colour": "red"}))
+            .await
+            .expect_problem(422);
         let unchanged = app.get(&path, &owner).await.expect(200);
         assert_eq!(unchanged.body["name"], "Patio");
         assert_eq!(unchanged.body["version"], 3);
+
+        let listed = patch_if_match(
+            &app,
+            &path,
+            &owner,
+            "\"1\", W/\"3\", \"3\"",
+            json!({"name": "Garden"}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(listed.header("etag"), Some("\"4\""));
     })
     .await;
 }

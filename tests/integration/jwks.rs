@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::support::for_each_backend_with;
 use crate::support::key_server::{
-    create_org, ec_a, jwks_only, kid_a_token, kid_ec_token, public_jwk, rsa_a, rsa_b,
-    with_key_server,
+    create_org, ec_a, jwks_only, kid_a_token, kid_ec_token, public_jwk, refetching_every, rsa_a,
+    rsa_b, with_key_server, with_key_server_timing,
 };
 use crate::support::tokens::{assert_unauthorized, claims, sign, with};
 
@@ -166,22 +166,25 @@ async fn an_unreachable_key_server_makes_tokens_unauthorized_not_a_server_error(
     let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/jwks.json", closed.local_addr().expect("address"));
     drop(closed);
-    for_each_backend_with(jwks_only(&url, Duration::ZERO), |app| async move {
-        let admin = kid_a_token(&claims(None, "platform_admin"));
-        let refused = app
-            .post(
-                "/v1/organizations",
-                &admin,
-                json!({"name": "Café Luna", "currency": "EUR", "timezone": "UTC"}),
-            )
-            .await;
-        assert_unauthorized(refused, "key server down");
-        let owner = kid_ec_token(&claims(Some(&uuid::Uuid::now_v7().to_string()), "owner"));
-        assert_unauthorized(app.get("/v1/teams", &owner).await, "key server down, ES256");
-        app.send(reqwest::Method::GET, "/healthz", None, None)
-            .await
-            .expect(200);
-    })
+    for_each_backend_with(
+        jwks_only(&url, refetching_every(Duration::ZERO)),
+        |app| async move {
+            let admin = kid_a_token(&claims(None, "platform_admin"));
+            let refused = app
+                .post(
+                    "/v1/organizations",
+                    &admin,
+                    json!({"name": "Café Luna", "currency": "EUR", "timezone": "UTC"}),
+                )
+                .await;
+            assert_unauthorized(refused, "key server down");
+            let owner = kid_ec_token(&claims(Some(&uuid::Uuid::now_v7().to_string()), "owner"));
+            assert_unauthorized(app.get("/v1/teams", &owner).await, "key server down, ES256");
+            app.send(reqwest::Method::GET, "/healthz", None, None)
+                .await
+                .expect(200);
+        },
+    )
     .await;
 }
 
@@ -203,6 +206,42 @@ async fn cached_keys_keep_working_while_the_key_server_fails() {
         app.get("/v1/teams", &kid_ec_token(&owner))
             .await
             .expect(200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cached_keys_stop_being_trusted_when_the_key_server_fails_for_too_long() {
+    let timing = circulo_api::auth::JwksTiming {
+        min_refetch_interval: Duration::ZERO,
+        max_key_age: Duration::ZERO,
+        max_stale_age: Duration::from_millis(600),
+    };
+    with_key_server_timing(timing, async |app, server| {
+        let org = create_org(&app).await;
+        let owner = kid_a_token(&claims(Some(&org), "owner"));
+        app.get("/v1/teams", &owner).await.expect(200);
+
+        // Every use now tries to refresh the keys and fails: the cached key still works, for a
+        // while, however many refetches fail…
+        server.fail();
+        for _ in 0..3 {
+            app.get("/v1/teams", &owner).await.expect(200);
+        }
+        assert!(
+            server.fetches() >= 4,
+            "each use tried to refresh: {}",
+            server.fetches()
+        );
+        // …but failed refetches do not make it fresh again: past the stale age it is refused.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_unauthorized(
+            app.get("/v1/teams", &owner).await,
+            "a key too stale to trust",
+        );
+
+        server.recover();
+        app.get("/v1/teams", &owner).await.expect(200);
     })
     .await;
 }

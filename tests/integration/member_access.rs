@@ -66,10 +66,11 @@ async fn only_owners_and_integrations_with_members_write_change_members() {
         let ana = app.create_named_member(&owner, "Ana", "staff").await;
         let path = format!("/v1/members/{ana}");
         let new_member = json!({"display_name": "Bea", "role": "staff"});
+        let (_, manager) = app.member_token(&org, &owner, "manager").await;
 
         let readers = [
             app.token(Some(&org), "staff", &ana, None),
-            app.token(Some(&org), "manager", "manager-1", None),
+            manager,
             app.integration_token(&org, "crm", "members:read"),
         ];
         for reader in &readers {
@@ -77,7 +78,7 @@ async fn only_owners_and_integrations_with_members_write_change_members() {
                 app.get(&path, reader).await.expect(200).body["display_name"],
                 "Ana"
             );
-            assert_eq!(app.member_names(reader, "").await, ["Ana"]);
+            assert_eq!(app.member_names(reader, "").await, ["Ana", "A manager"]);
             app.post("/v1/members", reader, new_member.clone())
                 .await
                 .expect_problem(403);
@@ -110,7 +111,7 @@ async fn only_owners_and_integrations_with_members_write_change_members() {
         let after_refusals = app.get(&path, &owner).await.expect(200);
         assert_eq!(after_refusals.body["display_name"], "Ana");
         assert_eq!(after_refusals.body["version"], 1);
-        assert_eq!(app.member_names(&owner, "").await, ["Ana"]);
+        assert_eq!(app.member_names(&owner, "").await, ["Ana", "A manager"]);
 
         let writer = app.hr_sync_token(&org);
         let bea = app.create_member(&writer, new_member.clone()).await;
@@ -134,7 +135,7 @@ async fn only_owners_and_integrations_with_members_write_change_members() {
         );
         assert_eq!(
             app.member_names(&writer, "").await,
-            ["Ana", "Bea", "Carlos"]
+            ["Ana", "A manager", "Bea", "Carlos"]
         );
     })
     .await;

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::for_each_backend;
+use crate::support::locks::RawConn;
 
 #[tokio::test]
 async fn a_members_team_and_manager_must_exist_in_the_same_organization() {
@@ -146,6 +147,57 @@ async fn a_reporting_cycle_through_others_is_refused_and_changes_nothing() {
             app.get(&c_path, &owner).await.expect(200).body["manager_id"],
             a.as_str()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cycle_is_refused_however_deep_the_reporting_chain() {
+    for_each_backend(|app| async move {
+        let (org, owner) = app.create_org().await;
+        // A chain deeper than any walk with a depth bound would follow: each reports to the one
+        // before. Seeded in SQL; building it through the API would take minutes.
+        const DEPTH: usize = 10_050;
+        let id = |i: usize| format!("00000000-0000-7000-8000-{i:012}");
+        let mut db = RawConn::open(&app);
+        db.execute("BEGIN");
+        for chunk in (0..DEPTH).collect::<Vec<_>>().chunks(500) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|&i| {
+                    let manager = if i == 0 {
+                        "NULL".to_owned()
+                    } else {
+                        format!("'{}'", id(i - 1))
+                    };
+                    format!(
+                        "('{org}', '{}', 'Member {i}', 'staff', {manager}, '[]', TRUE, 1, \
+                         '2026-12-01 00:00:00', '2026-12-01 00:00:00')",
+                        id(i)
+                    )
+                })
+                .collect();
+            db.execute(&format!(
+                "INSERT INTO members (org_id, id, display_name, role, manager_id, strengths, \
+                 active, version, created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            ));
+        }
+        db.execute("COMMIT");
+
+        let top = format!("/v1/members/{}", id(0));
+        let refused = app
+            .patch(&top, &owner, json!({"manager_id": id(DEPTH - 1)}))
+            .await
+            .expect_problem(422);
+        assert_eq!(refused.error_fields(), ["manager_id"], "{}", refused.text);
+        let unchanged = app.get(&top, &owner).await.expect(200);
+        assert_eq!(unchanged.body["manager_id"], Value::Null);
+        // A change that closes no cycle at that depth is still allowed.
+        let outsider = app.create_named_member(&owner, "Olga", "manager").await;
+        app.patch(&top, &owner, json!({"manager_id": outsider}))
+            .await
+            .expect(200);
     })
     .await;
 }

@@ -41,7 +41,8 @@ async fn put_by_external_id_creates_then_replaces_the_member() {
             created.body
         );
 
-        // Replacing: the same member, every field from the body, the omitted ones back to defaults.
+        // Replacing: the same member, every field from the body, the omitted ones back to defaults
+        // but `active`: an HR sync that does not mention it never brings a deactivated member back.
         let beatriz = json!({"display_name": "Beatriz", "role": "manager"});
         let replaced = app.put(path, &owner, beatriz.clone()).await.expect(200);
         assert_eq!(replaced.body["id"], id.as_str());
@@ -54,13 +55,24 @@ async fn put_by_external_id_creates_then_replaces_the_member() {
         assert_eq!(replaced.body["team_id"], Value::Null);
         assert_eq!(replaced.body["manager_id"], Value::Null);
         assert_eq!(replaced.body["strengths"], json!([]));
-        assert_eq!(replaced.body["active"], true);
+        assert_eq!(replaced.body["active"], false);
         assert_eq!(replaced.body["created_at"], created.body["created_at"]);
 
-        // Repeating a PUT is harmless: still one member, still the same id.
-        let repeated = app.put(path, &owner, beatriz).await.expect(200);
+        // Repeating a PUT is harmless: still one member, still the same id, still deactivated.
+        let repeated = app.put(path, &owner, beatriz.clone()).await.expect(200);
         assert_eq!(repeated.body["id"], id.as_str());
         assert_eq!(repeated.body["display_name"], "Beatriz");
+        assert_eq!(repeated.body["active"], false);
+        let events = app.member_events(&owner, &id).await;
+        assert!(
+            events.iter().all(|e| e["action"] != "member.reactivated"),
+            "{events:?}"
+        );
+        // Only a PUT that says so reactivates.
+        let mut rehired = beatriz;
+        rehired["active"] = json!(true);
+        let back = app.put(path, &owner, rehired).await.expect(200);
+        assert_eq!(back.body["active"], true);
         assert_eq!(app.member_names(&owner, "").await, ["Ana", "Beatriz"]);
     })
     .await;
@@ -145,6 +157,80 @@ async fn concurrent_identical_puts_by_external_id_all_succeed_on_one_member() {
             assert_eq!(second.body["id"], third.body["id"]);
         }
         assert_eq!(app.member_names(&owner, "").await.len(), 5);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_put_racing_a_patch_of_the_same_member_waits_for_it_instead_of_conflicting() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let path = "/v1/members/external/HR-9";
+        let id = app
+            .put(
+                path,
+                &owner,
+                json!({"display_name": "Ana", "role": "staff"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let member = format!("/v1/members/{id}");
+        for round in 0..30 {
+            let (patched, put) = tokio::join!(
+                app.patch(
+                    &member,
+                    &owner,
+                    json!({"strengths": [format!("round {round}")]})
+                ),
+                app.put(
+                    path,
+                    &owner,
+                    json!({"display_name": format!("Ana {round}"), "role": "staff"})
+                ),
+            );
+            assert_eq!(
+                patched.status, 200,
+                "{:?} round {round}: {}",
+                app.backend, patched.text
+            );
+            assert_eq!(
+                put.status, 200,
+                "{:?} round {round}: {}",
+                app.backend, put.text
+            );
+        }
+        let last = app.get(&member, &owner).await.expect(200);
+        assert_eq!(
+            last.body["version"], 61,
+            "every change applied once: {}",
+            last.text
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_put_that_does_not_mention_active_never_reactivates_a_deactivated_member() {
+    for_each_backend(|app| async move {
+        let (org, owner) = app.create_org().await;
+        let path = "/v1/members/external/HR-3";
+        let body = json!({"display_name": "Ana", "role": "staff", "email": "ana@sol.es"});
+        let id = app.put(path, &owner, body.clone()).await.expect(201).id();
+        app.patch(
+            &format!("/v1/members/{id}"),
+            &owner,
+            json!({"active": false}),
+        )
+        .await
+        .expect(200);
+        // The nightly HR sync sends everyone again, fired staff included.
+        for _ in 0..2 {
+            let synced = app.put(path, &owner, body.clone()).await.expect(200);
+            assert_eq!(synced.body["active"], false, "{}", synced.text);
+        }
+        let fired = app.token(Some(&org), "staff", &id, None);
+        app.get("/v1/teams", &fired).await.expect_problem(403);
     })
     .await;
 }

@@ -34,14 +34,10 @@ fn migrations_run_up_down_and_up_again_on_every_backend() {
             PoolOptions::default(),
         )
         .expect("open");
-        let ctx = ChangeContext {
-            actor: Actor::cli(),
-            request_id: None,
-        };
+        let ctx = ChangeContext::new(Actor::cli(), None);
         let new = NewOrganization::parse("After migrations", "EUR", "UTC").expect("valid");
         let org = db
-            .organizations()
-            .create(&ctx, &new)
+            .write(&ctx, |tx| tx.organizations().create(&new))
             .expect("the schema works after down and up");
         assert_eq!(
             db.organizations().get(org.id).expect("read back").name,

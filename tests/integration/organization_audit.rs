@@ -62,26 +62,35 @@ async fn organization_creation_and_changes_are_audited() {
 }
 
 #[tokio::test]
-async fn a_request_id_sent_by_the_caller_is_the_one_audited() {
+async fn the_audited_request_id_is_the_servers_own_whatever_the_caller_sends() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
-        let patched = app
-            .send_with_headers(
-                Method::PATCH,
-                "/v1/organization",
-                Some(&owner),
-                &[("x-request-id", "hr-tool-run-42")],
-                Some(json!({"name": "Sol Norte"})),
-            )
-            .await
-            .expect(200);
-        assert_eq!(patched.header("x-request-id"), Some("hr-tool-run-42"));
+        // Two requests claiming one id, as a client pointing forensics at someone else would.
+        for name in ["Sol Norte", "Sol Sur"] {
+            let patched = app
+                .send_with_headers(
+                    Method::PATCH,
+                    "/v1/organization",
+                    Some(&owner),
+                    &[("x-request-id", "hr-tool-run-42")],
+                    Some(json!({"name": name})),
+                )
+                .await
+                .expect(200);
+            // The client's id is echoed for its own correlation…
+            assert_eq!(patched.header("x-request-id"), Some("hr-tool-run-42"));
+        }
 
+        // …but the audit log records ids the server generated, one per request.
         let events = organization_events(&app, &owner, &org, UPDATED).await;
-        let items = events.items();
-        assert_eq!(items.len(), 1, "{}", events.text);
-        assert_eq!(items[0]["request_id"], "hr-tool-run-42");
-        assert_eq!(items[0]["changes"]["name"], "Sol Norte");
+        let ids: Vec<String> = events.item_strings("request_id");
+        assert_eq!(ids.len(), 2, "{}", events.text);
+        assert_ne!(ids[0], ids[1]);
+        for id in &ids {
+            let uuid = uuid::Uuid::parse_str(id).expect("a server-generated UUID");
+            assert_eq!(uuid.get_version_num(), 7, "{id}");
+        }
+        assert_eq!(events.items()[1]["changes"]["name"], "Sol Sur");
     })
     .await;
 }

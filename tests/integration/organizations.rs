@@ -104,10 +104,12 @@ async fn only_a_platform_admin_creates_organizations() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
         let body = json!({"name": "Rival", "currency": "EUR", "timezone": "Europe/Madrid"});
+        let (_, manager) = app.member_token(&org, &owner, "manager").await;
+        let (_, staff) = app.member_token(&org, &owner, "staff").await;
         for token in [
             owner,
-            app.token(Some(&org), "manager", "manager-1", None),
-            app.token(Some(&org), "staff", "staff-1", None),
+            manager,
+            staff,
             app.integration_token(&org, "hr-sync", EVERY_SCOPE),
         ] {
             app.post("/v1/organizations", &token, body.clone())
@@ -132,9 +134,11 @@ async fn only_a_platform_admin_creates_organizations() {
 async fn only_the_owner_reads_and_changes_the_organization() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
+        let (_, manager) = app.member_token(&org, &owner, "manager").await;
+        let (_, staff) = app.member_token(&org, &owner, "staff").await;
         for token in [
-            app.token(Some(&org), "manager", "manager-1", None),
-            app.token(Some(&org), "staff", "staff-1", None),
+            manager,
+            staff,
             app.integration_token(&org, "hr-sync", "members:write audit:read"),
             app.platform_admin_token(),
         ] {

@@ -64,6 +64,49 @@ async fn metrics_count_requests_by_method_route_pattern_and_status() {
 }
 
 #[tokio::test]
+async fn invented_methods_share_one_label_so_metrics_cannot_grow_without_bound() {
+    for_each_backend(|app| async move {
+        let before = app
+            .send(Method::GET, "/metrics", None, None)
+            .await
+            .expect(200);
+        for i in 0..300 {
+            let method = Method::from_bytes(format!("XM{i:05}").as_bytes()).expect("a method");
+            let path = format!("/v1/teams/{}", uuid::Uuid::now_v7());
+            let response = app.send(method, &path, None, None).await;
+            assert!(
+                response.status >= 400 && response.status < 500,
+                "{}",
+                response.text
+            );
+        }
+        let after = app
+            .send(Method::GET, "/metrics", None, None)
+            .await
+            .expect(200);
+        let text = &after.text;
+        assert!(
+            !text.contains("XM0"),
+            "a client-chosen method became a label: {text}"
+        );
+        let others: u64 = text
+            .lines()
+            .filter(|l| l.starts_with("http_requests_total{") && l.contains(r#"method="OTHER""#))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        assert_eq!(others, 300, "{text}");
+        // 300 requests with 300 methods added a handful of series, not 300.
+        assert!(
+            after.text.len() < before.text.len() + 8 * 1024,
+            "metrics grew from {} to {} bytes",
+            before.text.len(),
+            after.text.len()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_the_served_api() {
     for_each_backend(|app| async move {
         let document = app

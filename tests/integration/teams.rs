@@ -163,7 +163,7 @@ async fn another_organizations_team_is_not_found() {
 async fn staff_read_teams_but_cannot_change_them() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;
-        let staff = app.token(Some(&org), "staff", "s-1", None);
+        let (_, staff) = app.member_token(&org, &owner, "staff").await;
         app.create_team(&owner, "Bar").await;
         app.get("/v1/teams", &staff).await.expect(200);
         app.post("/v1/teams", &staff, json!({"name": "Mine"}))

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use circulo_persistence::{DatabaseUrl, PoolOptions};
+use circulo_persistence::{DatabaseUrl, Deadlines, PoolOptions};
+
+use crate::auth::JwksTiming;
 
 /// The `circulo` command line.
 #[derive(Debug, Parser)]
@@ -89,6 +91,17 @@ pub struct ServeArgs {
     /// Database connections at most.
     #[arg(long, env = "CIRCULO_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
+    /// The longest a database statement may run, in milliseconds (PostgreSQL).
+    #[arg(
+        long,
+        env = "CIRCULO_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 15_000
+    )]
+    pub db_statement_timeout_ms: u64,
+    /// The longest a request waits for a database lock, in milliseconds, before it is answered
+    /// 503 (PostgreSQL's lock_timeout; SQLite's busy timeout and turn to write).
+    #[arg(long, env = "CIRCULO_DB_LOCK_TIMEOUT_MS", default_value_t = 3_000)]
+    pub db_lock_timeout_ms: u64,
 }
 
 /// Settings of `token`.
@@ -136,8 +149,8 @@ pub struct AuthSettings {
     pub issuer: Option<String>,
     /// Required audience.
     pub audience: Option<String>,
-    /// Shortest time between two JWKS fetches caused by unknown key ids.
-    pub jwks_min_refetch_interval: Duration,
+    /// How often JWKS keys are fetched and how long they are trusted.
+    pub jwks_timing: JwksTiming,
 }
 
 /// Everything the server needs.
@@ -175,36 +188,97 @@ impl CommonArgs {
     }
 
     /// The token settings.
-    pub fn auth(&self) -> AuthSettings {
+    pub fn auth(&self) -> Result<AuthSettings, ConfigError> {
         let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        AuthSettings {
+        let settings = AuthSettings {
             jwt_secret: nonempty(&self.jwt_secret),
             jwks_url: nonempty(&self.jwks_url),
             issuer: nonempty(&self.jwt_issuer),
             audience: nonempty(&self.jwt_audience),
-            jwks_min_refetch_interval: Duration::from_secs(10),
-        }
+            jwks_timing: JwksTiming::default(),
+        };
+        settings.check()?;
+        Ok(settings)
     }
+}
+
+impl AuthSettings {
+    /// Refuses settings that would accept tokens nobody can trust: keys fetched over plain
+    /// http from another host, or third-party tokens without an audience (any token the identity
+    /// provider issued for another application would otherwise be accepted here).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let Some(url) = &self.jwks_url else {
+            return Ok(());
+        };
+        let invalid = |message: String| ConfigError {
+            variable: "CIRCULO_JWKS_URL",
+            message,
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|e| invalid(format!("not a URL: {e}")))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" if is_loopback(&parsed) => {}
+            _ => {
+                return Err(invalid(
+                    "must be an https URL (http is accepted only to a loopback address)".into(),
+                ));
+            }
+        }
+        if self.audience.is_none() {
+            return Err(ConfigError {
+                variable: "CIRCULO_JWT_AUDIENCE",
+                message: "required with CIRCULO_JWKS_URL: name the audience Circulo's tokens \
+                          are issued for"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Config {
     /// The server configuration from the command line and environment.
     pub fn from_args(common: &CommonArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
-        if serve.db_pool_size == 0 {
-            return Err(ConfigError {
-                variable: "CIRCULO_DB_POOL_SIZE",
-                message: "must be at least 1".into(),
-            });
-        }
+        let at_least_one = |variable: &'static str, value: u64| {
+            if value == 0 {
+                Err(ConfigError {
+                    variable,
+                    message: "must be at least 1".into(),
+                })
+            } else {
+                Ok(value)
+            }
+        };
+        at_least_one("CIRCULO_DB_POOL_SIZE", serve.db_pool_size.into())?;
+        let statement = at_least_one(
+            "CIRCULO_DB_STATEMENT_TIMEOUT_MS",
+            serve.db_statement_timeout_ms,
+        )?;
+        let lock = at_least_one("CIRCULO_DB_LOCK_TIMEOUT_MS", serve.db_lock_timeout_ms)?;
         Ok(Self {
             database_url: common.database_url()?,
             bind: serve.bind.clone(),
             workers: serve.workers.filter(|w| *w > 0),
             pool: PoolOptions {
                 max_size: serve.db_pool_size,
+                deadlines: Deadlines {
+                    statement: Duration::from_millis(statement),
+                    lock: Duration::from_millis(lock),
+                },
                 ..PoolOptions::default()
             },
-            auth: common.auth(),
+            auth: common.auth()?,
         })
     }
 }

@@ -74,9 +74,10 @@ impl ResponseError for ApiError {
                 StatusCode::FORBIDDEN
             }
             Self::Store(S::NotFound) => StatusCode::NOT_FOUND,
-            Self::Store(S::Conflict(_)) => StatusCode::CONFLICT,
-            Self::Store(S::VersionMismatch { .. }) => StatusCode::PRECONDITION_FAILED,
-            Self::Store(S::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(S::Conflict(_) | S::KeyInFlight) => StatusCode::CONFLICT,
+            Self::Store(S::KeyMismatch) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Store(S::PreconditionFailed(_)) => StatusCode::PRECONDITION_FAILED,
+            Self::Store(S::Busy(_) | S::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(S::Corrupt(_) | S::Query(_)) | Self::Blocking(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -91,10 +92,14 @@ impl ResponseError for ApiError {
         let detail = if status.is_server_error() {
             // The cause goes to the log (middleware::problems, with the request id), never to the
             // client: it may name tables, queries or hosts.
-            match status {
-                StatusCode::SERVICE_UNAVAILABLE => {
+            match self {
+                Self::Store(StoreError::Busy(_)) => {
+                    "the database is busy; retry shortly".to_owned()
+                }
+                Self::Store(StoreError::Unavailable(_)) => {
                     "the database is unavailable; retry shortly".to_owned()
                 }
+                Self::Status(StatusCode::SERVICE_UNAVAILABLE, detail) => detail.clone(),
                 _ => {
                     "an internal error occurred; quote the request id when reporting it".to_owned()
                 }
@@ -118,6 +123,10 @@ impl ResponseError for ApiError {
                 response.insert_header((header::ALLOW, allow.join(", ")));
             }
             _ => {}
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 here is a wait that ran out; a short pause usually clears it.
+            response.insert_header((header::RETRY_AFTER, "1"));
         }
         response.json(Problem::new(status, detail).with_errors(self.field_problems()))
     }

@@ -4,13 +4,16 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod faults;
 pub mod handlers;
 pub mod http;
+pub mod jobs;
 pub mod middleware;
 pub mod openapi;
 pub mod secret;
 pub mod server;
 pub mod state;
+pub mod write;
 
 pub use config::{AuthSettings, Config};
 pub use openapi::openapi;

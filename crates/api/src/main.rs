@@ -10,7 +10,6 @@ use circulo_api::config::{
     Cli, Command, CommonArgs, OrgCommand, OrgCreateArgs, ServeArgs, TokenArgs,
 };
 use circulo_api::secret::{self, SecretSource};
-use circulo_api::server::purge_idempotency_keys;
 use circulo_api::{Config, openapi, start};
 use circulo_domain::audit::Actor;
 use circulo_domain::organization::NewOrganization;
@@ -59,14 +58,16 @@ fn serve(common: &CommonArgs, args: &ServeArgs) -> Result<(), Failure> {
             "listening on http://{0} (docs: http://{0}/docs/)",
             running.address
         );
-        actix_web::rt::spawn(purge_idempotency_keys(running.db.clone()));
-        running.server.await?;
+        running.run().await?;
         Ok(())
     })
 }
 
+// Commands open one connection on this thread, never a pool: a pool may still be connecting on a
+// background thread when the command exits, and libpq's TLS negotiation then crashes in OpenSSL's
+// exit handlers.
 fn migrate(common: &CommonArgs) -> Result<(), Failure> {
-    let db = Db::open(&common.database_url()?, PoolOptions::default())?;
+    let db = Db::open_single(&common.database_url()?, PoolOptions::default())?;
     db.migrate()?;
     println!("migrations applied");
     Ok(())
@@ -78,7 +79,7 @@ fn print_openapi() -> Result<(), Failure> {
 }
 
 fn token(common: &CommonArgs, args: &TokenArgs) -> Result<(), Failure> {
-    let auth = common.auth();
+    let auth = common.auth()?;
     let Some((secret, _)) = secret::resolve(&auth, &common.database_url()?)? else {
         return Err("minting needs an HS256 secret: set CIRCULO_JWT_SECRET".into());
     };
@@ -106,13 +107,10 @@ fn token(common: &CommonArgs, args: &TokenArgs) -> Result<(), Failure> {
 
 fn create_org(common: &CommonArgs, args: &OrgCreateArgs) -> Result<(), Failure> {
     let new = NewOrganization::parse(&args.name, &args.currency, &args.timezone)?;
-    let db = Db::open(&common.database_url()?, PoolOptions::default())?;
+    let db = Db::open_single(&common.database_url()?, PoolOptions::default())?;
     db.migrate()?;
-    let ctx = ChangeContext {
-        actor: Actor::cli(),
-        request_id: None,
-    };
-    let org = db.organizations().create(&ctx, &new)?;
+    let ctx = ChangeContext::new(Actor::cli(), None);
+    let org = db.write(&ctx, |tx| tx.organizations().create(&new))?;
     let view = circulo_api::handlers::organizations::OrganizationView::from(org);
     println!("{}", serde_json::to_string_pretty(&view)?);
     Ok(())

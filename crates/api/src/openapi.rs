@@ -11,6 +11,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa_actix_web::AppExt;
 
 use crate::handlers::routes;
+use crate::http::etag::IF_MATCH_PATTERN;
 use crate::http::problem::{FieldProblem, Problem};
 
 #[derive(OpenApi)]
@@ -138,8 +139,8 @@ fn document_operation(op: &mut Operation, method: &HttpMethod, path: &str, authe
             add_header(
                 op,
                 "If-Match",
-                "The ETag of the version this change is based on, or `*`; a stale one is refused with 412.",
-                r#"^(\*|"[0-9]{1,19}")$"#,
+                "The ETag of the version this change is based on (or a list of them, or `*` for any version of an existing resource). A tag that is not the current version's is refused with 412; weak tags never match.",
+                IF_MATCH_PATTERN,
             );
         }
         _ => {}

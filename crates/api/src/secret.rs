@@ -1,9 +1,14 @@
 //! The HS256 secret. With none configured and no JWKS URL, one is generated on first start and
 //! kept beside the SQLite file (0600), so `cargo run` needs no set-up and tokens minted with
 //! `circulo token` keep working across restarts.
+//!
+//! The file is written whole under a temporary name and then linked into place only if no file
+//! is there yet, so a server and a CLI starting together never read a half-written secret and
+//! never each keep a different one. A file others can read is refused, as ssh refuses a private
+//! key: anyone who reads it can mint an owner's token.
 
 use std::fs;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -45,25 +50,58 @@ pub fn resolve(
         variable: "CIRCULO_JWT_SECRET",
         message,
     };
-    match fs::read_to_string(&path) {
-        Ok(content) => {
-            let secret = content.trim().to_owned();
-            check_length(&secret, "CIRCULO_JWT_SECRET").map_err(|_| {
-                error(format!(
-                    "{} holds a secret shorter than {MIN_SECRET_BYTES} bytes",
-                    path.display()
-                ))
-            })?;
-            Ok(Some((secret.into_bytes(), SecretSource::File(path))))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let secret = generate();
-            write_private(&path, &secret)
-                .map_err(|e| error(format!("cannot write {}: {e}", path.display())))?;
-            Ok(Some((secret.into_bytes(), SecretSource::Generated(path))))
-        }
-        Err(e) => Err(error(format!("cannot read {}: {e}", path.display()))),
+    if let Some(secret) = read_private(&path).map_err(error)? {
+        return Ok(Some((secret.into_bytes(), SecretSource::File(path))));
     }
+    let secret = generate();
+    match create_private(&path, &secret) {
+        Ok(()) => Ok(Some((secret.into_bytes(), SecretSource::Generated(path)))),
+        // Another process generated one first: use theirs, so both accept the same tokens.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            match read_private(&path).map_err(error)? {
+                Some(theirs) => Ok(Some((theirs.into_bytes(), SecretSource::File(path)))),
+                None => Err(error(format!(
+                    "{} vanished while being read",
+                    path.display()
+                ))),
+            }
+        }
+        Err(e) => Err(error(format!("cannot write {}: {e}", path.display()))),
+    }
+}
+
+/// The secret in `path`, `None` when there is no such file.
+fn read_private(path: &Path) -> Result<Option<String>, String> {
+    let content = match fs::read_to_string(path) {
+        Ok(content) => content,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is readable or writable by others (mode {:o}); anyone who reads it can mint \
+                 tokens: run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ));
+        }
+    }
+    let secret = content.trim().to_owned();
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "{} holds a secret shorter than {MIN_SECRET_BYTES} bytes",
+            path.display()
+        ));
+    }
+    Ok(Some(secret))
 }
 
 fn check_length(secret: &str, variable: &'static str) -> Result<(), ConfigError> {
@@ -90,17 +128,22 @@ fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
+/// Writes `secret` to `path` as a new file only its owner can read, or fails with
+/// `AlreadyExists` and leaves the existing file alone.
+fn create_private(path: &Path, secret: &str) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    // Temporary files are created readable by their owner only.
+    let mut file = tempfile::Builder::new()
+        .prefix(".circulo.jwt-secret.")
+        .tempfile_in(folder)?;
     file.write_all(secret.as_bytes())?;
-    file.write_all(b"\n")
+    file.write_all(b"\n")?;
+    file.as_file().sync_all()?;
+    file.persist_noclobber(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -128,6 +171,36 @@ mod tests {
         let (again, source) = resolve(&settings(), &db).unwrap().unwrap();
         assert_eq!(again, first);
         assert_eq!(source, SecretSource::File(path));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = DatabaseUrl::parse(dir.path().join("circulo.db").to_str().unwrap()).unwrap();
+        resolve(&settings(), &db).unwrap();
+        let path = dir.path().join("circulo.jwt-secret");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = resolve(&settings(), &db).unwrap_err().to_string();
+        assert!(refused.contains("chmod 600"), "{refused}");
+    }
+
+    #[test]
+    fn processes_starting_together_agree_on_one_secret() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let db = DatabaseUrl::parse(dir.path().join("circulo.db").to_str().unwrap()).unwrap();
+            let secrets: Vec<Vec<u8>> = std::thread::scope(|scope| {
+                let starts: Vec<_> = (0..8)
+                    .map(|_| scope.spawn(|| resolve(&settings(), &db).unwrap().unwrap().0))
+                    .collect();
+                starts.into_iter().map(|s| s.join().unwrap()).collect()
+            });
+            assert!(secrets.iter().all(|s| *s == secrets[0]));
+            let leftovers = fs::read_dir(dir.path()).unwrap().count();
+            assert_eq!(leftovers, 1, "only the secret file remains");
+        }
     }
 
     #[test]

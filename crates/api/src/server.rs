@@ -3,8 +3,8 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use actix_web::middleware::{Logger, from_fn};
-use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -15,10 +15,13 @@ use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
 use crate::handlers::{RouteTable, not_found_or_method_not_allowed, routes};
 use crate::http::json::MAX_BODY_BYTES;
-use crate::http::request_id::{RequestId, RequestIds};
+use crate::http::request_id::RequestIds;
+use crate::jobs::Jobs;
+use crate::middleware::access_log::access_log;
 use crate::middleware::idempotency::idempotency;
 use crate::middleware::metrics::{Metrics, record_metrics};
 use crate::middleware::problems::problem_bodies;
+use crate::middleware::query_guard::refuse_control_characters;
 use crate::openapi::openapi;
 use crate::secret::{self, SecretSource};
 use crate::state::{AppState, KnownOrgs};
@@ -48,35 +51,32 @@ pub enum StartError {
     },
 }
 
-/// A server ready to run.
+/// A server ready to run, with its background jobs running.
 pub struct Running {
-    /// The server future; await it (or spawn it) to serve.
-    pub server: actix_web::dev::Server,
+    server: actix_web::dev::Server,
+    jobs: Jobs,
     /// Where it listens.
     pub address: SocketAddr,
     /// Where the generated HS256 secret lives, when one was generated or read from a file.
     pub secret_source: Option<SecretSource>,
-    /// The database the server uses, for background upkeep.
-    pub db: Db,
 }
 
-/// Deletes expired idempotency keys every hour, for as long as the server runs. Every replica may
-/// run it: the delete is idempotent.
-pub async fn purge_idempotency_keys(db: Db) {
-    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every_hour.tick().await;
-        let db = db.clone();
-        match actix_web::web::block(move || db.idempotency_keys().purge_expired()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(purged)) => log::info!("purged {purged} expired idempotency keys"),
-            Ok(Err(e)) => log::warn!("cannot purge idempotency keys: {e}"),
-            Err(e) => log::warn!("cannot purge idempotency keys: {e}"),
-        }
+impl Running {
+    /// Stops the server from another task.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (a signal or [`Running::handle`]), then stops the jobs.
+    pub async fn run(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        self.jobs.stop().await;
+        served
     }
 }
 
-/// Opens and migrates the database, then binds the listener.
+/// Opens and migrates the database, binds the listener and starts the background jobs. Call it
+/// inside the async runtime that will run the server.
 pub fn start(config: &Config) -> Result<Running, StartError> {
     let db = Db::open(&config.database_url, config.pool)?;
     db.migrate()?;
@@ -102,19 +102,20 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         })?;
     Ok(Running {
         server,
+        jobs: Jobs::start(&db),
         address,
         secret_source,
-        db,
     })
 }
 
 fn verifier(config: &Config) -> Result<(TokenVerifier, Option<SecretSource>), StartError> {
+    config.auth.check()?;
     let secret = secret::resolve(&config.auth, &config.database_url)?;
     let jwks = config
         .auth
         .jwks_url
         .clone()
-        .map(|url| JwksClient::new(url, config.auth.jwks_min_refetch_interval))
+        .map(|url| JwksClient::new(url, config.auth.jwks_timing))
         .transpose()
         .map_err(|e| StartError::Setup(format!("JWKS client: {e}")))?;
     let (hs256_secret, source) = match secret {
@@ -164,16 +165,10 @@ fn http_server(
                 .route("/docs", web::get().to(redirect_to_docs))
                 .default_service(web::to(not_found_or_method_not_allowed))
                 .wrap(from_fn(idempotency))
+                .wrap(from_fn(refuse_control_characters))
                 .wrap(from_fn(record_metrics))
                 .wrap(from_fn(problem_bodies))
-                .wrap(
-                    Logger::new(r#"%a "%r" %s %b %Dms request_id=%{request_id}xi"#)
-                        .custom_request_replace("request_id", |req| {
-                            req.extensions()
-                                .get::<RequestId>()
-                                .map_or_else(|| "-".to_owned(), |id| id.0.clone())
-                        }),
-                )
+                .wrap(from_fn(access_log))
                 .wrap(RequestIds)
         })
         .listen(listener)?;

@@ -29,16 +29,16 @@ pub struct AppState {
 pub struct KnownOrgs(Arc<RwLock<HashSet<OrgId>>>);
 
 impl KnownOrgs {
-    /// Whether `org` exists, asking the database only the first time.
-    pub async fn exists(&self, state: &AppState, org: OrgId) -> Result<bool, ApiError> {
-        if self.0.read().is_ok_and(|known| known.contains(&org)) {
-            return Ok(true);
-        }
-        let exists = blocking(state, move |db| db.organizations().exists(org)).await?;
-        if exists && let Ok(mut known) = self.0.write() {
+    /// Whether `org` was seen to exist.
+    pub fn contains(&self, org: OrgId) -> bool {
+        self.0.read().is_ok_and(|known| known.contains(&org))
+    }
+
+    /// Remembers that `org` exists.
+    pub fn insert(&self, org: OrgId) {
+        if let Ok(mut known) = self.0.write() {
             known.insert(org);
         }
-        Ok(exists)
     }
 }
 

@@ -104,8 +104,9 @@ pub struct MemberFields {
     pub manager_id: Option<MemberId>,
     /// Strengths.
     pub strengths: Vec<String>,
-    /// Active or deactivated.
-    pub active: bool,
+    /// Active or deactivated; `None` when the client did not say, which creates an active member
+    /// and leaves an existing one as it is (an HR sync that omits it never reactivates anyone).
+    pub active: Option<bool>,
 }
 
 /// Unvalidated member input as a client sent it.
@@ -185,7 +186,7 @@ impl MemberFields {
                 team_id: raw.team_id,
                 manager_id: raw.manager_id,
                 strengths: strengths?,
-                active: raw.active.unwrap_or(true),
+                active: raw.active,
             })
         })
     }
@@ -223,7 +224,7 @@ impl Member {
             team_id: self.team_id,
             manager_id: self.manager_id,
             strengths: self.strengths.clone(),
-            active: self.active,
+            active: Some(self.active),
         }
     }
 }
@@ -253,7 +254,7 @@ impl MemberFields {
             self.strengths = v;
         }
         if let Some(v) = patch.active {
-            self.active = v;
+            self.active = Some(v);
         }
         self
     }
@@ -286,9 +287,12 @@ mod tests {
     }
 
     #[test]
-    fn a_minimal_member_is_active_with_no_strengths() {
+    fn a_minimal_member_leaves_active_unsaid_and_has_no_strengths() {
         let m = MemberFields::parse(raw("Ana", "staff", &[])).unwrap();
-        assert!(m.active);
+        assert_eq!(
+            m.active, None,
+            "unsaid: the store makes a new member active"
+        );
         assert!(m.strengths.is_empty());
         assert_eq!(m.role, MemberRole::Staff);
     }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{MemberId, OrgId};
+use crate::ids::OrgId;
 
 /// The role a token grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,6 +123,9 @@ pub enum Permission {
     ReadAudit,
 }
 
+/// The longest token subject accepted.
+pub const MAX_SUBJECT_CHARS: usize = 255;
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -148,8 +151,17 @@ impl Principal {
         if org.is_none() && role != Role::PlatformAdmin {
             return Err(DomainError::invalid("org", "required for this role"));
         }
-        if subject.trim().is_empty() {
-            return Err(DomainError::invalid("sub", "must not be empty"));
+        // The subject is written to the audit log and idempotency records and compared in SQL.
+        if subject.trim().is_empty()
+            || subject.chars().count() > MAX_SUBJECT_CHARS
+            || subject.chars().any(char::is_control)
+        {
+            return Err(DomainError::invalid(
+                "sub",
+                format!(
+                    "must be 1 to {MAX_SUBJECT_CHARS} characters, none of them control characters"
+                ),
+            ));
         }
         Ok(Self {
             org,
@@ -157,14 +169,6 @@ impl Principal {
             subject,
             scopes,
         })
-    }
-
-    /// The member this caller is, when the subject is a member id.
-    pub fn member_id(&self) -> Option<MemberId> {
-        match self.role {
-            Role::Owner | Role::Manager | Role::Staff => self.subject.parse().ok(),
-            Role::Integration | Role::PlatformAdmin => None,
-        }
     }
 
     /// Whether this caller holds `permission`.
@@ -301,23 +305,19 @@ mod tests {
     }
 
     #[test]
-    fn member_id_comes_from_the_subject_of_member_roles_only() {
-        let id = MemberId::generate();
-        let staff = Principal::new(
-            Some(OrgId::generate()),
-            Role::Staff,
-            id.to_string(),
-            BTreeSet::new(),
-        )
-        .unwrap();
-        assert_eq!(staff.member_id(), Some(id));
-        let integration = Principal::new(
-            Some(OrgId::generate()),
-            Role::Integration,
-            id.to_string(),
-            BTreeSet::new(),
-        )
-        .unwrap();
-        assert_eq!(integration.member_id(), None);
+    fn subjects_are_bounded_and_free_of_control_characters() {
+        let make = |sub: &str| {
+            Principal::new(
+                Some(OrgId::generate()),
+                Role::Integration,
+                sub.to_owned(),
+                BTreeSet::new(),
+            )
+        };
+        assert!(make(&"s".repeat(255)).is_ok());
+        assert!(make(&"s".repeat(256)).is_err());
+        assert!(make("crm\u{0}").is_err());
+        assert!(make("crm\nsync").is_err());
+        assert!(make(" ").is_err());
     }
 }

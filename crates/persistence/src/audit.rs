@@ -5,10 +5,10 @@ use diesel::prelude::*;
 
 use circulo_domain::OrgId;
 use circulo_domain::audit::{Actor, AuditEvent};
-use circulo_domain::page::{Page, PageRequest};
+use circulo_domain::page::{FeedPosition, Page, PageRequest};
 
-use crate::error::StoreResult;
-use crate::pool::Db;
+use crate::db::Db;
+use crate::error::{StoreResult, corrupt};
 use crate::rows::parse_id;
 use crate::schema::audit_events as a;
 use crate::time::{from_db, to_db};
@@ -17,6 +17,7 @@ use crate::time::{from_db, to_db};
 struct AuditRow {
     org_id: String,
     id: String,
+    position: Option<i64>,
     occurred_at: NaiveDateTime,
     actor_role: String,
     actor_subject: Option<String>,
@@ -28,9 +29,13 @@ struct AuditRow {
 }
 
 impl AuditRow {
-    fn into_domain(self) -> StoreResult<AuditEvent> {
-        Ok(AuditEvent {
-            id: parse_id("audit event id", &self.id)?,
+    fn into_domain(self) -> StoreResult<(FeedPosition, AuditEvent)> {
+        let id = parse_id("audit event id", &self.id)?;
+        let position = self
+            .position
+            .ok_or_else(|| corrupt("audit event position", "null"))?;
+        let event = AuditEvent {
+            id,
             org_id: parse_id("organization id", &self.org_id)?,
             occurred_at: from_db(self.occurred_at),
             actor: Actor {
@@ -42,7 +47,8 @@ impl AuditRow {
             entity_id: self.entity_id,
             request_id: self.request_id,
             changes: self.changes,
-        })
+        };
+        Ok((FeedPosition { position, id }, event))
     }
 }
 
@@ -74,15 +80,19 @@ impl Db {
 }
 
 impl AuditLog<'_> {
-    /// Lists the audit events of `org` matching `filter`, oldest first.
+    /// Lists the audit events of `org` matching `filter` in feed order (the order their changes
+    /// committed in), oldest first. Untraced entries join the feed only after their day.
     pub fn list(
         &self,
         org: OrgId,
         filter: &AuditFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<AuditEvent>> {
+        page: PageRequest<FeedPosition>,
+    ) -> StoreResult<Page<AuditEvent, FeedPosition>> {
         self.0.read(|conn| {
-            let mut query = a::table.filter(a::org_id.eq(org.to_string())).into_boxed();
+            let mut query = a::table
+                .filter(a::org_id.eq(org.to_string()))
+                .filter(a::position.is_not_null())
+                .into_boxed();
             if let Some(v) = &filter.entity_type {
                 query = query.filter(a::entity_type.eq(v.clone()));
             }
@@ -101,18 +111,26 @@ impl AuditLog<'_> {
             if let Some(to) = filter.to {
                 query = query.filter(a::occurred_at.lt(to_db(to)));
             }
-            if let Some(after) = page.after {
-                query = query.filter(a::id.gt(after.to_string()));
+            if let Some(after) = page.after() {
+                query = query.filter(
+                    a::position.gt(after.position).or(a::position
+                        .eq(after.position)
+                        .and(a::id.gt(after.id.to_string()))),
+                );
             }
             let rows = query
-                .order(a::id.asc())
+                .order((a::position.asc(), a::id.asc()))
                 .limit(page.fetch_limit())
                 .load::<AuditRow>(conn)?;
-            let events = rows
+            let events: Vec<(FeedPosition, AuditEvent)> = rows
                 .into_iter()
                 .map(AuditRow::into_domain)
                 .collect::<StoreResult<_>>()?;
-            Ok(Page::from_fetched(events, page, |e: &AuditEvent| e.id))
+            let page = Page::from_fetched(events, page, |(key, _)| *key);
+            Ok(Page {
+                items: page.items.into_iter().map(|(_, event)| event).collect(),
+                next_after: page.next_after,
+            })
         })
     }
 }

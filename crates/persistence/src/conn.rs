@@ -1,11 +1,15 @@
 //! The connection type for both backends and the r2d2 manager that opens it. The backend is picked
 //! from the URL scheme here, not by `MultiConnection::establish`, which tries each backend in turn
-//! and would open any mistyped PostgreSQL URL as a SQLite file.
+//! and would open any mistyped PostgreSQL URL as a SQLite file. Every connection is set up with
+//! the deadlines that keep a request from waiting on a lock indefinitely.
 
 use std::fmt;
+use std::time::Duration;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::url::DatabaseUrl;
 
 /// A connection to either database.
 #[derive(diesel::MultiConnection)]
@@ -26,8 +30,7 @@ pub enum Backend {
 }
 
 impl DbConn {
-    /// The backend behind this connection.
-    pub fn backend(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         match self {
             Self::Pg(_) => Backend::Postgres,
             Self::Sqlite(_) => Backend::Sqlite,
@@ -35,74 +38,21 @@ impl DbConn {
     }
 }
 
-/// A parsed `CIRCULO_DATABASE_URL`.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    /// `postgres://…` or `postgresql://…`, passed to libpq as is.
-    Postgres(String),
-    /// A SQLite file path (or `:memory:`), from `sqlite://path`, `sqlite:path` or a bare path.
-    Sqlite(String),
+/// How long a connection's work may wait before the request is answered 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// The longest a single statement may run (PostgreSQL `statement_timeout`).
+    pub statement: Duration,
+    /// The longest a statement may wait for a lock (PostgreSQL `lock_timeout`, SQLite
+    /// `busy_timeout`, and the wait for this process's turn to write to SQLite).
+    pub lock: Duration,
 }
 
-impl DatabaseUrl {
-    /// Reads a URL; a value without a known scheme is a SQLite file path.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err("the database URL is empty".to_owned());
-        }
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            return Ok(Self::Postgres(raw.to_owned()));
-        }
-        let path = raw
-            .strip_prefix("sqlite://")
-            .or_else(|| raw.strip_prefix("sqlite:"))
-            .unwrap_or(raw);
-        if path.is_empty() {
-            return Err(format!("{raw:?} names no SQLite file"));
-        }
-        if let Some((scheme, _)) = path.split_once("://") {
-            return Err(format!(
-                "unsupported database scheme {scheme:?}: use postgres://… or a SQLite file path"
-            ));
-        }
-        Ok(Self::Sqlite(path.to_owned()))
-    }
-
-    /// The backend this URL selects.
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::Postgres(_) => Backend::Postgres,
-            Self::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-
-    /// The SQLite file, when this is a SQLite URL.
-    pub fn sqlite_path(&self) -> Option<&str> {
-        match self {
-            Self::Sqlite(path) => Some(path),
-            Self::Postgres(_) => None,
-        }
-    }
-
-    /// Whether this is an in-memory SQLite database, which every connection sees separately.
-    pub fn is_in_memory(&self) -> bool {
-        matches!(self, Self::Sqlite(path) if path == ":memory:")
-    }
-}
-
-/// Hides the password a PostgreSQL URL may carry.
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlite(path) => write!(f, "sqlite:{path}"),
-            Self::Postgres(url) => match (url.find("://"), url.rfind('@')) {
-                (Some(start), Some(at)) if at > start => {
-                    let user_end = url[start + 3..at].find(':').map_or(at, |i| start + 3 + i);
-                    write!(f, "{}:***{}", &url[..user_end], &url[at..])
-                }
-                _ => f.write_str(url),
-            },
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            statement: Duration::from_secs(15),
+            lock: Duration::from_secs(3),
         }
     }
 }
@@ -118,28 +68,56 @@ pub enum ConnectError {
     Setup(#[from] diesel::result::Error),
 }
 
+/// A connection as the pool keeps it: marked broken when a query found it dead, so the pool
+/// replaces it without testing every checkout with a round trip of its own.
+pub struct PooledConn {
+    pub(crate) conn: DbConn,
+    pub(crate) broken: bool,
+}
+
 /// Opens connections for the pool.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    deadlines: Deadlines,
+}
+
+impl fmt::Debug for ConnectionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionManager")
+            .field("url", &self.url)
+            .field("deadlines", &self.deadlines)
+            .finish()
+    }
 }
 
 impl ConnectionManager {
-    pub(crate) fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+    pub(crate) fn new(url: DatabaseUrl, deadlines: Deadlines) -> Self {
+        Self { url, deadlines }
     }
 
-    /// Opens one connection outside the pool (migrations run on one of these).
-    pub fn open(&self) -> Result<DbConn, ConnectError> {
+    /// Opens one connection outside the pool.
+    pub(crate) fn open(&self) -> Result<DbConn, ConnectError> {
+        let statement_ms = self.deadlines.statement.as_millis();
+        let lock_ms = self.deadlines.lock.as_millis();
         match &self.url {
-            DatabaseUrl::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // A transaction left open by a bug must not hold its locks for ever either.
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {statement_ms}; SET lock_timeout = {lock_ms}; \
+                     SET idle_in_transaction_session_timeout = {statement_ms};"
+                ))?;
+                Ok(DbConn::Pg(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 // Foreign keys are off in SQLite unless asked for; WAL lets readers run beside
-                // the one writer; the busy timeout makes a second writer wait instead of failing.
-                conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
-                )?;
+                // the one writer; the busy timeout bounds the wait for another process's lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {lock_ms}; \
+                     PRAGMA journal_mode = WAL;"
+                ))?;
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -147,60 +125,26 @@ impl ConnectionManager {
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = PooledConn;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConn, ConnectError> {
-        self.open()
+    fn connect(&self) -> Result<PooledConn, ConnectError> {
+        Ok(PooledConn {
+            conn: self.open()?,
+            broken: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1").map_err(ConnectError::from)
+    fn is_valid(&self, conn: &mut PooledConn) -> Result<(), ConnectError> {
+        conn.conn
+            .batch_execute("SELECT 1")
+            .map_err(ConnectError::from)
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn postgres_urls_select_postgres() {
-        for url in ["postgres://u@h/db", "postgresql://u@h/db"] {
-            assert_eq!(
-                DatabaseUrl::parse(url).unwrap().backend(),
-                Backend::Postgres
-            );
-        }
-    }
-
-    #[test]
-    fn sqlite_urls_and_bare_paths_select_sqlite() {
-        for (url, path) in [
-            ("sqlite://data/circulo.db", "data/circulo.db"),
-            ("sqlite:circulo.db", "circulo.db"),
-            ("./circulo.db", "./circulo.db"),
-            (":memory:", ":memory:"),
-        ] {
-            assert_eq!(DatabaseUrl::parse(url).unwrap().sqlite_path(), Some(path));
-        }
-    }
-
-    #[test]
-    fn unknown_schemes_and_empty_urls_are_refused() {
-        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
-        assert!(DatabaseUrl::parse("  ").is_err());
-        assert!(DatabaseUrl::parse("sqlite://").is_err());
-    }
-
-    #[test]
-    fn debug_output_hides_the_password() {
-        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/circulo").unwrap();
-        let shown = format!("{url:?}");
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("@db:5432/circulo"), "{shown}");
+    fn has_broken(&self, conn: &mut PooledConn) -> bool {
+        conn.broken
+            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(
+                &mut conn.conn,
+            )
     }
 }

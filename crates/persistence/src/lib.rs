@@ -1,15 +1,22 @@
 //! Circulo's storage on SQLite (embedded default) and PostgreSQL (production) through one diesel
-//! `MultiConnection`. Stores are synchronous; the API runs them on its blocking pool.
+//! `MultiConnection`. Stores are synchronous; the API runs them on its blocking pool. Reads go
+//! through [`Db`]'s stores (`db.members()`); changes through a [`WriteTx`]'s
+//! (`tx.members()`), so one transaction can make several changes, their audit entries and the
+//! answer to an idempotency key together.
 
 mod conn;
+mod db;
 mod error;
+mod feed;
+mod hierarchy;
 mod locks;
 mod migrations;
-mod pool;
 mod rows;
 mod schema;
 mod time;
 mod tx;
+mod url;
+mod writers;
 
 pub mod audit;
 pub mod idempotency;
@@ -18,11 +25,12 @@ pub mod organizations;
 pub mod teams;
 
 pub use audit::AuditFilter;
-pub use conn::{Backend, DatabaseUrl, DbConn};
+pub use conn::{Backend, DbConn, Deadlines};
+pub use db::{Db, OpenError, PoolOptions};
 pub use error::{StoreError, StoreResult};
-pub use idempotency::{Reservation, StoredResponse};
+pub use idempotency::{KeyClaim, StoredResponse, Written};
 pub use members::{MemberFilter, Upserted};
 pub use migrations::{MigrationError, migrate, revert_all};
-pub use pool::{Db, OpenError, PoolOptions};
-pub use time::now;
+pub use time::{now, today};
 pub use tx::{ChangeContext, WriteTx};
+pub use url::DatabaseUrl;

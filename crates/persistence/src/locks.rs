@@ -2,6 +2,10 @@
 //! already gives each write transaction the whole database. On PostgreSQL, without them two
 //! concurrent updates would both read version N and one would fail its version check although
 //! neither client sent `If-Match`.
+//!
+//! Rows are locked `FOR NO KEY UPDATE`, the lock an `UPDATE` of non-key columns takes: it does
+//! not block the `KEY SHARE` locks that foreign-key checks take, so a transaction inserting a row
+//! that references the locked one (an audit entry of the organization) never waits for it.
 
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
@@ -24,8 +28,8 @@ pub(crate) fn lock_row(conn: &mut DbConn, table: Keyed, org: OrgId, id: &str) ->
         return Ok(());
     }
     let sql = match table {
-        Keyed::Teams => "SELECT id FROM teams WHERE org_id = $1 AND id = $2 FOR UPDATE",
-        Keyed::Members => "SELECT id FROM members WHERE org_id = $1 AND id = $2 FOR UPDATE",
+        Keyed::Teams => "SELECT id FROM teams WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        Keyed::Members => "SELECT id FROM members WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
     };
     diesel::sql_query(sql)
         .bind::<Text, _>(org.to_string())
@@ -34,12 +38,30 @@ pub(crate) fn lock_row(conn: &mut DbConn, table: Keyed, org: OrgId, id: &str) ->
     Ok(())
 }
 
+/// Locks the member the HR system knows as `external_id`, when there is one.
+pub(crate) fn lock_member_by_external_id(
+    conn: &mut DbConn,
+    org: OrgId,
+    external_id: &str,
+) -> StoreResult<()> {
+    if conn.backend() != Backend::Postgres {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "SELECT id FROM members WHERE org_id = $1 AND external_id = $2 FOR NO KEY UPDATE",
+    )
+    .bind::<Text, _>(org.to_string())
+    .bind::<Text, _>(external_id)
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Locks an organization's row until the transaction ends.
 pub(crate) fn lock_organization(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
     if conn.backend() != Backend::Postgres {
         return Ok(());
     }
-    diesel::sql_query("SELECT org_id FROM organizations WHERE org_id = $1 FOR UPDATE")
+    diesel::sql_query("SELECT org_id FROM organizations WHERE org_id = $1 FOR NO KEY UPDATE")
         .bind::<Text, _>(org.to_string())
         .execute(conn)?;
     Ok(())

@@ -2,21 +2,22 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 
 use circulo_domain::member::{Member, MemberFields, MemberPatch, MemberRole};
 use circulo_domain::page::{Page, PageRequest};
+use circulo_domain::version::Precondition;
 use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
 
 use crate::conn::DbConn;
+use crate::db::Db;
 use crate::error::{StoreError, StoreResult, corrupt};
-use crate::locks::{Keyed, lock_name, lock_row};
-use crate::pool::Db;
+use crate::hierarchy;
+use crate::locks::{Keyed, lock_member_by_external_id, lock_name, lock_row};
 use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
 use crate::schema::members as m;
 use crate::teams::team_exists;
 use crate::time::{from_db, now, to_db};
-use crate::tx::{Change, ChangeContext, WriteTx};
+use crate::tx::WriteTx;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = m)]
@@ -97,8 +98,11 @@ pub enum Upserted {
     Replaced,
 }
 
-/// Member persistence.
+/// Reading members.
 pub struct Members<'a>(&'a Db);
+
+/// Changing members, inside a write transaction.
+pub struct MemberWrites<'t, 'c>(&'t mut WriteTx<'c>);
 
 impl Db {
     /// The member store.
@@ -107,20 +111,29 @@ impl Db {
     }
 }
 
-impl Members<'_> {
-    /// Creates a member.
-    pub fn create(
-        &self,
-        ctx: &ChangeContext,
-        org: OrgId,
-        fields: MemberFields,
-    ) -> StoreResult<Member> {
-        self.0.write(ctx, |tx| insert(tx, org, fields))
+impl<'c> WriteTx<'c> {
+    /// Changes to members in this transaction.
+    pub fn members(&mut self) -> MemberWrites<'_, 'c> {
+        MemberWrites(self)
     }
+}
 
+impl Members<'_> {
     /// Reads a member of `org`.
     pub fn get(&self, org: OrgId, id: MemberId) -> StoreResult<Member> {
         self.0.read(|conn| find(conn, org, id))
+    }
+
+    /// Whether `id` is an active member of `org`: `None` when no such member exists.
+    pub fn is_active(&self, org: OrgId, id: MemberId) -> StoreResult<Option<bool>> {
+        self.0.read(|conn| {
+            Ok(m::table
+                .filter(m::org_id.eq(org.to_string()))
+                .filter(m::id.eq(id.to_string()))
+                .select(m::active)
+                .first::<bool>(conn)
+                .optional()?)
+        })
     }
 
     /// Lists the members of `org` that match `filter`, in creation order.
@@ -141,7 +154,7 @@ impl Members<'_> {
             if let Some(active) = filter.active {
                 query = query.filter(m::active.eq(active));
             }
-            if let Some(after) = page.after {
+            if let Some(after) = page.after() {
                 query = query.filter(m::id.gt(after.to_string()));
             }
             let rows = query
@@ -157,60 +170,73 @@ impl Members<'_> {
             }))
         })
     }
+}
+
+impl MemberWrites<'_, '_> {
+    /// Creates a member.
+    pub fn create(self, org: OrgId, fields: MemberFields) -> StoreResult<Member> {
+        insert(self.0, org, fields)
+    }
 
     /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
     pub fn update(
-        &self,
-        ctx: &ChangeContext,
+        self,
         org: OrgId,
         id: MemberId,
-        expected_version: Option<i64>,
+        expected_version: &Precondition,
         patch: MemberPatch,
     ) -> StoreResult<Member> {
-        self.0.write(ctx, |tx| {
-            lock_row(tx.conn(), Keyed::Members, org, &id.to_string())?;
-            let current = find(tx.conn(), org, id)?;
-            check_version(expected_version, current.version)?;
-            let fields = current.fields().patched(patch);
-            replace(tx, org, current, fields, expected_version)
-        })
+        let tx = self.0;
+        lock_row(tx.conn(), Keyed::Members, org, &id.to_string())?;
+        let current = find(tx.conn(), org, id)?;
+        check_version(expected_version, current.version)?;
+        let fields = current.fields().patched(patch);
+        replace(tx, org, current, fields, expected_version)
     }
 
-    /// Creates or replaces the member the HR system knows as `external_id`.
+    /// Creates or replaces the member the HR system knows as `fields.external_id`.
     pub fn upsert_by_external_id(
-        &self,
-        ctx: &ChangeContext,
+        self,
         org: OrgId,
         mut fields: MemberFields,
-        expected_version: Option<i64>,
+        expected_version: &Precondition,
     ) -> StoreResult<(Member, Upserted)> {
-        self.0.write(ctx, |tx| {
-            let external_id = fields.external_id.clone().unwrap_or_default();
-            // Two PUTs for one new external id must not both insert: the second waits and replaces.
-            lock_name(
-                tx.conn(),
-                &format!("member-external-id:{org}:{external_id}"),
-            )?;
-            let existing = m::table
-                .filter(m::org_id.eq(org.to_string()))
-                .filter(m::external_id.eq(&external_id))
-                .first::<MemberRow>(tx.conn())
-                .optional()?;
-            match existing {
-                Some(row) => {
-                    let current = row.into_domain()?;
-                    check_version(expected_version, current.version)?;
-                    fields.external_id = Some(external_id);
-                    Ok((
-                        replace(tx, org, current, fields, expected_version)?,
-                        Upserted::Replaced,
-                    ))
-                }
-                // An If-Match names a version of something that exists; nothing does.
-                None if expected_version.is_some() => Err(StoreError::NotFound),
-                None => Ok((insert(tx, org, fields)?, Upserted::Created)),
+        let tx = self.0;
+        let external_id = fields.external_id.clone().unwrap_or_default();
+        // Two PUTs for one new external id must not both insert: the second waits and replaces.
+        lock_name(
+            tx.conn(),
+            &format!("member-external-id:{org}:{external_id}"),
+        )?;
+        // Locked before it is read, so a concurrent PATCH is waited for, not overwritten or
+        // reported as a conflict.
+        lock_member_by_external_id(tx.conn(), org, &external_id)?;
+        let existing = m::table
+            .filter(m::org_id.eq(org.to_string()))
+            .filter(m::external_id.eq(&external_id))
+            .first::<MemberRow>(tx.conn())
+            .optional()?;
+        match existing {
+            Some(row) => {
+                let current = row.into_domain()?;
+                check_version(expected_version, current.version)?;
+                fields.external_id = Some(external_id);
+                Ok((
+                    replace(tx, org, current, fields, expected_version)?,
+                    Upserted::Replaced,
+                ))
             }
-        })
+            // An If-Match names a version of something that exists; nothing does. (`*` asks only
+            // that it exist, which is a precondition that fails: 412.)
+            None => match expected_version {
+                Precondition::None => Ok((insert(tx, org, fields)?, Upserted::Created)),
+                Precondition::Exists => Err(StoreError::PreconditionFailed(
+                    "If-Match: * asks for an existing member, and none has this external id"
+                        .to_owned(),
+                )),
+                Precondition::OneOf(_) => Err(StoreError::NotFound),
+            },
+        }
     }
 }
 
@@ -230,7 +256,7 @@ fn insert(tx: &mut WriteTx<'_>, org: OrgId, fields: MemberFields) -> StoreResult
         team_id: fields.team_id,
         manager_id: fields.manager_id,
         strengths: fields.strengths,
-        active: fields.active,
+        active: fields.active.unwrap_or(true),
         version: 1,
         created_at: at,
         updated_at: at,
@@ -248,7 +274,7 @@ fn replace(
     org: OrgId,
     current: Member,
     fields: MemberFields,
-    expected_version: Option<i64>,
+    expected_version: &Precondition,
 ) -> StoreResult<Member> {
     check_references(tx.conn(), org, current.id, &fields, Some(&current))?;
     if fields.external_id != current.external_id
@@ -264,7 +290,7 @@ fn replace(
         team_id: fields.team_id,
         manager_id: fields.manager_id,
         strengths: fields.strengths,
-        active: fields.active,
+        active: fields.active.unwrap_or(current.active),
         version: current.version + 1,
         updated_at: now(),
         ..current.clone()
@@ -334,7 +360,7 @@ fn check_references(
     }
     if current.is_some() {
         lock_reporting_lines(conn, org)?;
-        if reports_to(conn, org, manager, id)? {
+        if hierarchy::manages(conn, org, id, manager)? {
             return Err(invalid(
                 "manager_id",
                 "this manager reports to the member, directly or through others: that would be a cycle",
@@ -344,46 +370,11 @@ fn check_references(
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// Serialises reporting-line changes within one organization until the transaction ends, so two
 /// concurrent changes (A under B, B under A) cannot each pass the cycle check against the other's
 /// old state. SQLite's `BEGIN IMMEDIATE` already serialises every writer.
 fn lock_reporting_lines(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
     lock_name(conn, &format!("reporting-lines:{org}"))
-}
-
-/// Whether `member` stands above `manager` in the reporting line (walks up from `manager`).
-fn reports_to(
-    conn: &mut DbConn,
-    org: OrgId,
-    manager: MemberId,
-    member: MemberId,
-) -> StoreResult<bool> {
-    // One recursive query instead of a round trip per level; the depth bound stops the walk even
-    // if a cycle slipped in through a concurrent write.
-    const WALK_UP: &str = "WITH RECURSIVE chain(id, depth) AS ( \
-            SELECT manager_id, 1 FROM members WHERE org_id = $1 AND id = $2 \
-            UNION ALL \
-            SELECT mm.manager_id, chain.depth + 1 FROM members mm \
-            JOIN chain ON mm.org_id = $1 AND mm.id = chain.id \
-            WHERE chain.depth < 10000 \
-        ) SELECT COUNT(*) AS n FROM chain WHERE id = $3";
-    let sql = match conn.backend() {
-        crate::Backend::Postgres => WALK_UP.to_owned(),
-        // SQLite numbers its parameters `?1`, `?2`, … and, like PostgreSQL, allows reusing one.
-        crate::Backend::Sqlite => WALK_UP.replace('$', "?"),
-    };
-    let found = diesel::sql_query(sql)
-        .bind::<Text, _>(org.to_string())
-        .bind::<Text, _>(manager.to_string())
-        .bind::<Text, _>(member.to_string())
-        .get_result::<Count>(conn)?;
-    Ok(found.n > 0)
 }
 
 pub(crate) fn member_exists(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<bool> {
@@ -424,14 +415,5 @@ fn invalid(field: &str, message: &str) -> StoreError {
 }
 
 fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, member: &Member) -> StoreResult<()> {
-    let changes = snapshot(member)?;
-    tx.audit(
-        org,
-        Change {
-            action,
-            entity_type: "member",
-            entity_id: &member.id.to_string(),
-            changes: Some(&changes),
-        },
-    )
+    tx.record(org, action, "member", &member.id.to_string(), member)
 }

@@ -39,7 +39,8 @@ pub fn revert_all(conn: &mut DbConn) -> Result<(), MigrationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::{ConnectionManager, DatabaseUrl};
+    use crate::conn::{ConnectionManager, Deadlines};
+    use crate::url::DatabaseUrl;
     use diesel::connection::SimpleConnection;
 
     fn versions(dir: &str) -> Vec<String> {
@@ -63,7 +64,9 @@ mod tests {
     fn sqlite_migrations_run_up_down_and_up_again() {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::parse(dir.path().join("m.db").to_str().unwrap()).unwrap();
-        let mut conn = ConnectionManager::new(url).open().unwrap();
+        let mut conn = ConnectionManager::new(url, Deadlines::default())
+            .open()
+            .unwrap();
         migrate(&mut conn).unwrap();
         conn.batch_execute("INSERT INTO organizations VALUES ('o', 'n', 'EUR', 'UTC', 5, 60, 2, 6, 5, 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')")
             .unwrap();

@@ -8,15 +8,17 @@ use circulo_domain::organization::{
     CurrencyCode, LowScoreThresholds, NewOrganization, Organization, OrganizationPatch,
     OrganizationSettings, TimeZone,
 };
+use circulo_domain::version::Precondition;
 
 use crate::conn::DbConn;
+use crate::db::Db;
 use crate::error::{StoreResult, corrupt};
+use crate::feed;
 use crate::locks::lock_organization;
-use crate::pool::Db;
-use crate::rows::{check_version, lost_update, parse_id, snapshot};
+use crate::rows::{check_version, lost_update, parse_id};
 use crate::schema::organizations as o;
 use crate::time::{from_db, now, to_db};
-use crate::tx::{Change, ChangeContext, WriteTx};
+use crate::tx::WriteTx;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = o)]
@@ -78,8 +80,11 @@ impl OrganizationRow {
     }
 }
 
-/// Organization persistence.
+/// Reading organizations.
 pub struct Organizations<'a>(&'a Db);
+
+/// Changing organizations, inside a write transaction.
+pub struct OrganizationWrites<'t, 'c>(&'t mut WriteTx<'c>);
 
 impl Db {
     /// The organization store.
@@ -88,9 +93,17 @@ impl Db {
     }
 }
 
-impl Organizations<'_> {
+impl<'c> WriteTx<'c> {
+    /// Changes to organizations in this transaction.
+    pub fn organizations(&mut self) -> OrganizationWrites<'_, 'c> {
+        OrganizationWrites(self)
+    }
+}
+
+impl OrganizationWrites<'_, '_> {
     /// Creates an organization with default settings.
-    pub fn create(&self, ctx: &ChangeContext, new: &NewOrganization) -> StoreResult<Organization> {
+    pub fn create(self, new: &NewOrganization) -> StoreResult<Organization> {
+        let tx = self.0;
         let at = now();
         let org = Organization {
             id: OrgId::generate(),
@@ -102,16 +115,56 @@ impl Organizations<'_> {
             created_at: at,
             updated_at: at,
         };
-        self.0.write(ctx, |tx| {
-            let row = OrganizationRow::from_domain(&org);
-            diesel::insert_into(o::table)
-                .values(&row)
-                .execute(tx.conn())?;
-            record(tx, &org, "organization.created")?;
-            Ok(org)
-        })
+        let row = OrganizationRow::from_domain(&org);
+        diesel::insert_into(o::table)
+            .values(&row)
+            .execute(tx.conn())?;
+        feed::start(tx.conn(), org.id)?;
+        record(tx, &org, "organization.created")?;
+        Ok(org)
     }
 
+    /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
+    pub fn update(
+        self,
+        id: OrgId,
+        expected_version: &Precondition,
+        patch: OrganizationPatch,
+    ) -> StoreResult<Organization> {
+        let tx = self.0;
+        lock_organization(tx.conn(), id)?;
+        let current = find(tx.conn(), id)?;
+        check_version(expected_version, current.version)?;
+        let mut next = current.clone().patched(patch);
+        next.version = current.version + 1;
+        next.updated_at = now();
+        let row = OrganizationRow::from_domain(&next);
+        let updated = diesel::update(
+            o::table
+                .filter(o::org_id.eq(&row.org_id))
+                .filter(o::version.eq(current.version)),
+        )
+        .set((
+            o::name.eq(&row.name),
+            o::timezone.eq(&row.timezone),
+            o::anonymity_threshold.eq(row.anonymity_threshold),
+            o::escalation_response_target_minutes.eq(row.escalation_response_target_minutes),
+            o::low_score_csat_at_most.eq(row.low_score_csat_at_most),
+            o::low_score_nps_at_most.eq(row.low_score_nps_at_most),
+            o::low_score_ces_at_least.eq(row.low_score_ces_at_least),
+            o::version.eq(row.version),
+            o::updated_at.eq(row.updated_at),
+        ))
+        .execute(tx.conn())?;
+        if updated == 0 {
+            return Err(lost_update(expected_version, current.version));
+        }
+        record(tx, &next, "organization.updated")?;
+        Ok(next)
+    }
+}
+
+impl Organizations<'_> {
     /// Reads an organization.
     pub fn get(&self, id: OrgId) -> StoreResult<Organization> {
         self.0.read(|conn| find(conn, id))
@@ -128,47 +181,6 @@ impl Organizations<'_> {
             Ok(found.is_some())
         })
     }
-
-    /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
-    pub fn update(
-        &self,
-        ctx: &ChangeContext,
-        id: OrgId,
-        expected_version: Option<i64>,
-        patch: OrganizationPatch,
-    ) -> StoreResult<Organization> {
-        self.0.write(ctx, |tx| {
-            lock_organization(tx.conn(), id)?;
-            let current = find(tx.conn(), id)?;
-            check_version(expected_version, current.version)?;
-            let mut next = current.clone().patched(patch);
-            next.version = current.version + 1;
-            next.updated_at = now();
-            let row = OrganizationRow::from_domain(&next);
-            let updated = diesel::update(
-                o::table
-                    .filter(o::org_id.eq(&row.org_id))
-                    .filter(o::version.eq(current.version)),
-            )
-            .set((
-                o::name.eq(&row.name),
-                o::timezone.eq(&row.timezone),
-                o::anonymity_threshold.eq(row.anonymity_threshold),
-                o::escalation_response_target_minutes.eq(row.escalation_response_target_minutes),
-                o::low_score_csat_at_most.eq(row.low_score_csat_at_most),
-                o::low_score_nps_at_most.eq(row.low_score_nps_at_most),
-                o::low_score_ces_at_least.eq(row.low_score_ces_at_least),
-                o::version.eq(row.version),
-                o::updated_at.eq(row.updated_at),
-            ))
-            .execute(tx.conn())?;
-            if updated == 0 {
-                return Err(lost_update(expected_version, current.version));
-            }
-            record(tx, &next, "organization.updated")?;
-            Ok(next)
-        })
-    }
 }
 
 fn find(conn: &mut DbConn, id: OrgId) -> StoreResult<Organization> {
@@ -179,14 +191,5 @@ fn find(conn: &mut DbConn, id: OrgId) -> StoreResult<Organization> {
 }
 
 fn record(tx: &mut WriteTx<'_>, org: &Organization, action: &str) -> StoreResult<()> {
-    let changes = snapshot(org)?;
-    tx.audit(
-        org.id,
-        Change {
-            action,
-            entity_type: "organization",
-            entity_id: &org.id.to_string(),
-            changes: Some(&changes),
-        },
-    )
+    tx.record(org.id, action, "organization", &org.id.to_string(), org)
 }

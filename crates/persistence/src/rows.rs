@@ -4,6 +4,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use circulo_domain::version::Precondition;
+
 use crate::error::{StoreError, StoreResult, corrupt};
 
 pub(crate) fn parse_id<T: FromStr>(what: &str, raw: &str) -> StoreResult<T> {
@@ -21,19 +23,27 @@ pub(crate) fn snapshot<T: Serialize>(row: &T) -> StoreResult<String> {
 
 /// Outcome of a version-checked update that matched no row although the row exists: someone
 /// else changed it between our read and our write.
-pub(crate) fn lost_update(expected: Option<i64>, current: i64) -> StoreError {
-    match expected {
-        Some(expected) => StoreError::VersionMismatch { expected },
-        None => StoreError::Conflict(format!(
+pub(crate) fn lost_update(expected: &Precondition, current: i64) -> StoreError {
+    if expected.is_some() {
+        StoreError::PreconditionFailed(format!(
+            "the resource changed from version {current} while this request applied; fetch it \
+             again and send its ETag"
+        ))
+    } else {
+        StoreError::Conflict(format!(
             "the resource changed while this request was updating version {current}; retry"
-        )),
+        ))
     }
 }
 
-/// Refuses the update when the caller's `If-Match` version is not the stored one.
-pub(crate) fn check_version(expected: Option<i64>, current: i64) -> StoreResult<()> {
-    match expected {
-        Some(expected) if expected != current => Err(StoreError::VersionMismatch { expected }),
-        _ => Ok(()),
+/// Refuses the update when the stored version is not one the caller's `If-Match` names.
+pub(crate) fn check_version(expected: &Precondition, current: i64) -> StoreResult<()> {
+    if expected.admits(current) {
+        Ok(())
+    } else {
+        Err(StoreError::PreconditionFailed(format!(
+            "the resource is at version {current}, not one If-Match names; fetch it again and \
+             send its ETag"
+        )))
     }
 }

@@ -51,6 +51,7 @@ diesel::table! {
     audit_events (org_id, id) {
         org_id -> Text,
         id -> Text,
+        position -> Nullable<BigInt>,
         occurred_at -> Timestamp,
         actor_role -> Text,
         actor_subject -> Nullable<Text>,
@@ -63,15 +64,22 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (org_id, idempotency_key) {
+    idempotency_keys (org_id, caller, idempotency_key) {
         org_id -> Text,
+        caller -> Text,
         idempotency_key -> Text,
         fingerprint -> Text,
-        created_at -> Timestamp,
-        locked_at -> Timestamp,
-        response_status -> Nullable<Integer>,
-        response_headers -> Nullable<Text>,
-        response_body -> Nullable<Text>,
+        expires_at -> Timestamp,
+        response_status -> Integer,
+        response_headers -> Text,
+        response_body -> Text,
+    }
+}
+
+diesel::table! {
+    feed_positions (org_id) {
+        org_id -> Text,
+        position -> BigInt,
     }
 }
 

@@ -5,17 +5,18 @@ use diesel::prelude::*;
 
 use circulo_domain::page::{Page, PageRequest};
 use circulo_domain::team::{NewTeam, Team, TeamPatch};
+use circulo_domain::version::Precondition;
 use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
 
 use crate::conn::DbConn;
+use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
 use crate::locks::{Keyed, lock_row};
 use crate::members::member_exists;
-use crate::pool::Db;
-use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
+use crate::rows::{check_version, lost_update, parse_id, parse_opt_id};
 use crate::schema::{members as m, teams as t};
 use crate::time::{from_db, now, to_db};
-use crate::tx::{Change, ChangeContext, WriteTx};
+use crate::tx::WriteTx;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = t)]
@@ -54,8 +55,11 @@ impl TeamRow {
     }
 }
 
-/// Team persistence.
+/// Reading teams.
 pub struct Teams<'a>(&'a Db);
+
+/// Changing teams, inside a write transaction.
+pub struct TeamWrites<'t, 'c>(&'t mut WriteTx<'c>);
 
 impl Db {
     /// The team store.
@@ -64,30 +68,14 @@ impl Db {
     }
 }
 
-impl Teams<'_> {
-    /// Creates a team; the name must be free and the lead a member of the organization.
-    pub fn create(&self, ctx: &ChangeContext, org: OrgId, new: &NewTeam) -> StoreResult<Team> {
-        let at = now();
-        let team = Team {
-            id: TeamId::generate(),
-            name: new.name.clone(),
-            lead_member_id: new.lead_member_id,
-            version: 1,
-            created_at: at,
-            updated_at: at,
-        };
-        self.0.write(ctx, |tx| {
-            check_lead(tx.conn(), org, team.lead_member_id)?;
-            check_name_free(tx.conn(), org, &team.name, None)?;
-            let row = TeamRow::from_domain(org, &team);
-            diesel::insert_into(t::table)
-                .values(&row)
-                .execute(tx.conn())?;
-            record(tx, org, "team.created", &team)?;
-            Ok(team)
-        })
+impl<'c> WriteTx<'c> {
+    /// Changes to teams in this transaction.
+    pub fn teams(&mut self) -> TeamWrites<'_, 'c> {
+        TeamWrites(self)
     }
+}
 
+impl Teams<'_> {
     /// Reads a team of `org`.
     pub fn get(&self, org: OrgId, id: TeamId) -> StoreResult<Team> {
         self.0.read(|conn| find(conn, org, id))
@@ -97,7 +85,7 @@ impl Teams<'_> {
     pub fn list(&self, org: OrgId, page: PageRequest) -> StoreResult<Page<Team>> {
         self.0.read(|conn| {
             let mut query = t::table.filter(t::org_id.eq(org.to_string())).into_boxed();
-            if let Some(after) = page.after {
+            if let Some(after) = page.after() {
                 query = query.filter(t::id.gt(after.to_string()));
             }
             let rows = query
@@ -113,17 +101,41 @@ impl Teams<'_> {
             }))
         })
     }
+}
+
+impl TeamWrites<'_, '_> {
+    /// Creates a team; the name must be free and the lead a member of the organization.
+    pub fn create(self, org: OrgId, new: &NewTeam) -> StoreResult<Team> {
+        let tx = self.0;
+        let at = now();
+        let team = Team {
+            id: TeamId::generate(),
+            name: new.name.clone(),
+            lead_member_id: new.lead_member_id,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        check_lead(tx.conn(), org, team.lead_member_id)?;
+        check_name_free(tx.conn(), org, &team.name, None)?;
+        let row = TeamRow::from_domain(org, &team);
+        diesel::insert_into(t::table)
+            .values(&row)
+            .execute(tx.conn())?;
+        record(tx, org, "team.created", &team)?;
+        Ok(team)
+    }
 
     /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
     pub fn update(
-        &self,
-        ctx: &ChangeContext,
+        self,
         org: OrgId,
         id: TeamId,
-        expected_version: Option<i64>,
+        expected_version: &Precondition,
         patch: TeamPatch,
     ) -> StoreResult<Team> {
-        self.0.write(ctx, |tx| {
+        let tx = self.0;
+        {
             lock_row(tx.conn(), Keyed::Teams, org, &id.to_string())?;
             let current = find(tx.conn(), org, id)?;
             check_version(expected_version, current.version)?;
@@ -155,19 +167,19 @@ impl Teams<'_> {
             }
             record(tx, org, "team.updated", &next)?;
             Ok(next)
-        })
+        }
     }
 
     /// Deletes an empty team. A team that members still belong to is a conflict: deleting it
     /// would silently drop their membership.
     pub fn delete(
-        &self,
-        ctx: &ChangeContext,
+        self,
         org: OrgId,
         id: TeamId,
-        expected_version: Option<i64>,
+        expected_version: &Precondition,
     ) -> StoreResult<()> {
-        self.0.write(ctx, |tx| {
+        let tx = self.0;
+        {
             lock_row(tx.conn(), Keyed::Teams, org, &id.to_string())?;
             let current = find(tx.conn(), org, id)?;
             check_version(expected_version, current.version)?;
@@ -189,7 +201,7 @@ impl Teams<'_> {
             )
             .execute(tx.conn())?;
             record(tx, org, "team.deleted", &current)
-        })
+        }
     }
 }
 
@@ -244,14 +256,5 @@ fn check_name_free(
 }
 
 fn record(tx: &mut WriteTx<'_>, org: OrgId, action: &str, team: &Team) -> StoreResult<()> {
-    let changes = snapshot(team)?;
-    tx.audit(
-        org,
-        Change {
-            action,
-            entity_type: "team",
-            entity_id: &team.id.to_string(),
-            changes: Some(&changes),
-        },
-    )
+    tx.record(org, action, "team", &team.id.to_string(), team)
 }

@@ -2,30 +2,70 @@
 //! which request, so the audit entry is written in the same transaction as the change it
 //! describes (and, later, the outbox event that announces it).
 
+use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
+use serde::Serialize;
 
 use circulo_domain::OrgId;
 use circulo_domain::audit::Actor;
 
 use crate::conn::DbConn;
 use crate::error::StoreResult;
+use crate::feed;
+use crate::rows::snapshot;
 use crate::schema::audit_events;
-use crate::time::{now, to_db};
+use crate::time::{date_id, now, to_db, today};
 
 /// Who makes a change and in which request.
 #[derive(Debug, Clone)]
 pub struct ChangeContext {
-    /// The caller, as the audit log names them.
-    pub actor: Actor,
-    /// The request's id, to find it in the logs.
-    pub request_id: Option<String>,
+    actor: Actor,
+    request_id: Option<String>,
+    traced: bool,
+}
+
+impl ChangeContext {
+    /// A change by `actor` in the request the server identified as `request_id`.
+    pub fn new(actor: Actor, request_id: Option<String>) -> Self {
+        Self {
+            actor,
+            request_id,
+            traced: true,
+        }
+    }
+
+    /// A change that must leave no trace of who made it or exactly when (anonymous feedback,
+    /// employee scores): its audit entries name only the role, carry no request id, are dated to
+    /// the day and join the audit feed only after that day, in random order.
+    pub fn untraced(role: &str) -> Self {
+        Self {
+            actor: Actor {
+                role: role.to_owned(),
+                subject: None,
+            },
+            request_id: None,
+            traced: false,
+        }
+    }
+
+    /// Whether this change may record who made it and when.
+    pub fn is_traced(&self) -> bool {
+        self.traced
+    }
+
+    /// The instant a change is recorded at: now, or the start of the day when untraced.
+    pub fn recorded_at(&self) -> DateTime<Utc> {
+        if self.traced { now() } else { today() }
+    }
 }
 
 /// An open write transaction.
 pub struct WriteTx<'a> {
     conn: &'a mut DbConn,
     ctx: &'a ChangeContext,
+    /// This transaction's place in its organization's feed, taken at the first feed row.
+    position: Option<(OrgId, i64)>,
 }
 
 #[derive(Insertable)]
@@ -33,6 +73,7 @@ pub struct WriteTx<'a> {
 struct NewAuditRow<'a> {
     org_id: String,
     id: String,
+    position: Option<i64>,
     occurred_at: chrono::NaiveDateTime,
     actor_role: &'a str,
     actor_subject: Option<&'a str>,
@@ -43,52 +84,71 @@ struct NewAuditRow<'a> {
     changes: Option<&'a str>,
 }
 
-/// What an audit entry says happened.
-pub(crate) struct Change<'a> {
-    pub action: &'a str,
-    pub entity_type: &'a str,
-    pub entity_id: &'a str,
-    /// The state after the change, as JSON text.
-    pub changes: Option<&'a str>,
-}
-
 impl<'a> WriteTx<'a> {
     pub(crate) fn new(conn: &'a mut DbConn, ctx: &'a ChangeContext) -> Self {
-        Self { conn, ctx }
+        Self {
+            conn,
+            ctx,
+            position: None,
+        }
     }
 
     pub(crate) fn conn(&mut self) -> &mut DbConn {
         self.conn
     }
 
-    /// Records a change in the audit log, inside this transaction.
-    pub(crate) fn audit(&mut self, org: OrgId, change: Change<'_>) -> StoreResult<()> {
-        self.audit_as(org, &self.ctx.actor.clone(), change)
+    /// Who is making this change.
+    pub fn context(&self) -> &ChangeContext {
+        self.ctx
     }
 
-    /// Records a change made by someone other than the caller's identity (anonymous authors).
-    pub(crate) fn audit_as(
+    /// Records that `action` happened to `entity_type` `entity_id` in `org`, leaving it in
+    /// `state`, in the audit log of this transaction.
+    pub(crate) fn record(
         &mut self,
         org: OrgId,
-        actor: &Actor,
-        change: Change<'_>,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        state: &impl Serialize,
     ) -> StoreResult<()> {
+        let changes = snapshot(state)?;
+        let (id, position) = if self.ctx.traced {
+            (uuid::Uuid::now_v7(), Some(self.feed_position(org)?))
+        } else {
+            (date_id(), None)
+        };
         let row = NewAuditRow {
             org_id: org.to_string(),
-            id: uuid::Uuid::now_v7().to_string(),
-            occurred_at: to_db(now()),
-            actor_role: &actor.role,
-            actor_subject: actor.subject.as_deref(),
-            action: change.action,
-            entity_type: change.entity_type,
-            entity_id: change.entity_id,
+            id: id.to_string(),
+            position,
+            occurred_at: to_db(self.ctx.recorded_at()),
+            actor_role: &self.ctx.actor.role,
+            actor_subject: self.ctx.actor.subject.as_deref(),
+            action,
+            entity_type,
+            entity_id,
             request_id: self.ctx.request_id.as_deref(),
-            changes: change.changes,
+            changes: Some(&changes),
         };
         diesel::insert_into(audit_events::table)
             .values(&row)
             .execute(self.conn)?;
         Ok(())
+    }
+
+    /// This transaction's position in `org`'s feed. Taking it locks the organization's feed
+    /// counter until commit, so positions are handed out in commit order: a client following a
+    /// feed never finds a row appear behind its cursor. Take it as late as the change allows.
+    pub(crate) fn feed_position(&mut self, org: OrgId) -> StoreResult<i64> {
+        match self.position {
+            Some((held, position)) if held == org => Ok(position),
+            _ => {
+                let position = feed::advance(self.conn, org, 1)?;
+                self.position = Some((org, position));
+                Ok(position)
+            }
+        }
     }
 }
 

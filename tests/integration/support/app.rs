@@ -5,9 +5,10 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::Value;
 
+use circulo_api::auth::JwksTiming;
 use circulo_api::auth::{MintRequest, mint_hs256};
 use circulo_api::{AuthSettings, Config};
-use circulo_persistence::{DatabaseUrl, PoolOptions};
+use circulo_persistence::{DatabaseUrl, Deadlines, PoolOptions};
 
 use super::database::{Backend, TestDatabase};
 
@@ -143,29 +144,41 @@ impl TestApp {
             pool: PoolOptions {
                 max_size: 4,
                 connection_timeout: Duration::from_secs(5),
+                deadlines: Deadlines::default(),
             },
             auth: AuthSettings {
                 jwt_secret: Some(TEST_SECRET.to_owned()),
-                jwks_min_refetch_interval: Duration::ZERO,
+                jwks_timing: JwksTiming {
+                    min_refetch_interval: Duration::ZERO,
+                    ..JwksTiming::default()
+                },
                 ..AuthSettings::default()
             },
         };
         configure(&mut config);
         let running =
             circulo_api::start(&config).unwrap_or_else(|e| panic!("server did not start: {e}"));
-        let handle = running.server.handle();
-        tokio::spawn(running.server);
+        let handle = running.handle();
+        let address = running.address;
+        tokio::spawn(running.run());
         Self {
             backend,
-            address: format!("http://{}", running.address),
+            address: format!("http://{address}"),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // Below the server's keep-alive (5 s): a connection it is closing is never reused.
+                .pool_idle_timeout(Duration::from_secs(2))
                 .build()
                 .expect("client"),
             config,
             handle,
             _database: database,
         }
+    }
+
+    /// The URL of the app's database.
+    pub fn database_url(&self) -> &str {
+        self._database.url()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -45,6 +45,16 @@ impl TestApp {
         self.integration_token(org, "hr-sync", "members:write")
     }
 
+    /// Creates an active member with `role` (`manager` or `staff`) and returns their id and a
+    /// token of that role standing for them: manager and staff tokens must name a member.
+    pub async fn member_token(&self, org: &str, owner: &str, role: &str) -> (String, String) {
+        let id = self
+            .create_named_member(owner, &format!("A {role}"), role)
+            .await;
+        let token = self.token(Some(org), role, &id, None);
+        (id, token)
+    }
+
     /// Creates a team called `name` and returns its id.
     pub async fn create_team(&self, token: &str, name: &str) -> String {
         self.post("/v1/teams", token, json!({"name": name}))

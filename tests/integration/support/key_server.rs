@@ -11,6 +11,8 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::Value;
 
+use circulo_api::auth::JwksTiming;
+
 use super::app::TestApp;
 use super::for_each_backend_with;
 use super::tokens::{claims, sign};
@@ -137,6 +139,10 @@ impl KeyServer {
         self.published.failing.store(true, Ordering::SeqCst);
     }
 
+    pub fn recover(&self) {
+        self.published.failing.store(false, Ordering::SeqCst);
+    }
+
     pub fn fetches(&self) -> usize {
         self.published.fetches.load(Ordering::SeqCst)
     }
@@ -148,13 +154,22 @@ impl Drop for KeyServer {
     }
 }
 
-/// Configures the app for JWKS only: no HS256 secret.
-pub fn jwks_only(url: &str, min_refetch_interval: Duration) -> impl Fn(&mut circulo_api::Config) {
+/// Configures the app for JWKS only: no HS256 secret, the hand-made tokens' audience required.
+pub fn jwks_only(url: &str, timing: JwksTiming) -> impl Fn(&mut circulo_api::Config) {
     let url = url.to_owned();
     move |config| {
         config.auth.jwt_secret = None;
         config.auth.jwks_url = Some(url.clone());
-        config.auth.jwks_min_refetch_interval = min_refetch_interval;
+        config.auth.audience = Some(super::tokens::AUDIENCE.to_owned());
+        config.auth.jwks_timing = timing;
+    }
+}
+
+/// The default timing with `min_refetch_interval` between fetches for unknown kids.
+pub fn refetching_every(min_refetch_interval: Duration) -> JwksTiming {
+    JwksTiming {
+        min_refetch_interval,
+        ..JwksTiming::default()
     }
 }
 
@@ -164,15 +179,17 @@ pub async fn with_key_server(
     min_refetch_interval: Duration,
     test: impl AsyncFn(TestApp, &KeyServer),
 ) {
+    with_key_server_timing(refetching_every(min_refetch_interval), test).await;
+}
+
+/// Like [`with_key_server`], with every JWKS timing set.
+pub async fn with_key_server_timing(timing: JwksTiming, test: impl AsyncFn(TestApp, &KeyServer)) {
     let keys = KeyServer::start();
     let server = &keys;
     let test = &test;
-    for_each_backend_with(
-        jwks_only(&keys.url, min_refetch_interval),
-        move |app| async move {
-            server.reset();
-            test(app, server).await;
-        },
-    )
+    for_each_backend_with(jwks_only(&keys.url, timing), move |app| async move {
+        server.reset();
+        test(app, server).await;
+    })
     .await;
 }

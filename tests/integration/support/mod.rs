@@ -2,9 +2,12 @@
 //! `fixtures` sets data up through the API, `tokens` and `key_server` serve the authentication tests.
 
 mod app;
+pub mod binary;
 mod database;
 mod fixtures;
 pub mod key_server;
+pub mod locks;
+pub mod slow_link;
 pub mod tokens;
 
 #[allow(unused_imports)]

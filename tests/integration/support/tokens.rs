@@ -6,9 +6,17 @@ use serde_json::{Value, json};
 
 use super::app::Response;
 
+/// The audience of hand-made tokens: servers that trust a JWKS must require one.
+pub const AUDIENCE: &str = "circulo";
+
 /// Valid claims for `role` in `org`, expiring in ten minutes.
 pub fn claims(org: Option<&str>, role: &str) -> Value {
-    let mut claims = json!({"sub": "someone", "role": role, "exp": get_current_timestamp() + 600});
+    let mut claims = json!({
+        "sub": "someone",
+        "role": role,
+        "aud": AUDIENCE,
+        "exp": get_current_timestamp() + 600,
+    });
     if let Some(org) = org {
         claims["org"] = json!(org);
     }

@@ -1,24 +1,33 @@
 //! Authentication: bearer tokens verified into a [`Principal`], offered to handlers as the
-//! [`Caller`] extractor. Authorization rules live in the domain (`Principal::authorize`).
+//! [`Caller`] extractor. A token is only a claim: the organization it names must exist, and a
+//! token that stands for a member (every manager and staff token, and an owner token whose `sub`
+//! is a member's id) is honoured only while that member is active, checked on every request so
+//! a deactivation takes effect at once. Authorization rules live in the domain
+//! (`Principal::authorize`).
 
 mod jwks;
 mod mint;
+mod standing;
 mod verifier;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use sha2::{Digest, Sha256};
 
+use circulo_domain::MemberId;
 use circulo_domain::audit::Actor;
 use circulo_domain::principal::Principal;
-use circulo_persistence::ChangeContext;
+use circulo_persistence::{ChangeContext, KeyClaim};
 
 use crate::error::ApiError;
-use crate::http::request_id::request_id_of;
+use crate::http::idempotency::IdempotencyRequest;
+use crate::http::request_id::{RequestId, request_id_of};
+use crate::http::trace::leave_no_trace;
 use crate::state::AppState;
 
-pub use jwks::JwksClient;
+pub use jwks::{JwksClient, JwksTiming};
 pub use mint::{MintRequest, mint_hs256};
 pub use verifier::{AuthConfig, TokenVerifier};
 
@@ -27,16 +36,54 @@ pub use verifier::{AuthConfig, TokenVerifier};
 pub struct Caller {
     /// Who they are and what they may do.
     pub principal: Principal,
-    /// The request's id, for the audit log.
-    pub request_id: Option<String>,
+    /// The active member this caller is, when their token names one.
+    pub member: Option<MemberId>,
+    request_id: Option<RequestId>,
+    traced: bool,
 }
 
 impl Caller {
     /// The context a change made by this caller is recorded with.
     pub fn change_context(&self) -> ChangeContext {
-        ChangeContext {
-            actor: Actor::of(&self.principal),
-            request_id: self.request_id.clone(),
+        if self.traced {
+            ChangeContext::new(
+                Actor::of(&self.principal),
+                self.request_id.as_ref().map(|id| id.server.clone()),
+            )
+        } else {
+            ChangeContext::untraced(self.principal.role.as_str())
+        }
+    }
+
+    /// This caller, for a request that must leave no trace of them: the request is marked (the
+    /// access log drops what identifies them) and their changes and idempotency keys are
+    /// recorded without them.
+    pub fn without_trace(mut self, req: &HttpRequest) -> Self {
+        leave_no_trace(req);
+        self.traced = false;
+        self
+    }
+
+    /// This caller's claim on an idempotency key: their own keys only, in their organization.
+    pub fn key_claim(&self, key: &IdempotencyRequest) -> KeyClaim {
+        let org = self.principal.org.map(|org| org.to_string());
+        let caller = format!(
+            "{}:{}",
+            self.principal.role.as_str(),
+            self.principal.subject
+        );
+        if self.traced {
+            KeyClaim::new(org, caller, key.key.clone(), key.fingerprint.clone())
+        } else {
+            // The caller and their key, hashed together: the same caller's retry finds its
+            // answer, and the row names no one to whoever reads it without the key.
+            let mut hash = Sha256::new();
+            hash.update(b"circulo untraced idempotency key\0");
+            hash.update(caller.as_bytes());
+            hash.update(b"\0");
+            hash.update(key.key.as_bytes());
+            let derived = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            KeyClaim::untraced(org, derived, key.fingerprint.clone())
         }
     }
 }
@@ -46,29 +93,27 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        // The idempotency middleware may have verified this request's token already.
         if let Some(caller) = req.extensions().get::<Caller>().cloned() {
             return Box::pin(async move { Ok(caller) });
         }
         let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let request_id = request_id_of(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state
                 .ok_or_else(|| ApiError::Unauthorized("authentication is not configured".into()))?;
             let principal = state.verifier.verify(&token?).await?;
-            if let Some(org) = principal.org
-                && !state.known_orgs.exists(&state, org).await?
-            {
-                // A validly signed token for a tenant that does not exist: nothing to act on.
-                return Err(ApiError::not_found(
-                    "the token's organization does not exist",
-                ));
-            }
-            Ok(Self {
+            let member = standing::member_of(&state, &principal).await?;
+            let caller = Self {
                 principal,
+                member,
                 request_id,
-            })
+                traced: true,
+            };
+            // Handlers that take the caller twice (directly and through a helper) check once.
+            req.extensions_mut().insert(caller.clone());
+            Ok(caller)
         })
     }
 }

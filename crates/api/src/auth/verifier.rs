@@ -1,7 +1,9 @@
 //! Token verification: HS256 with the configured secret, RS256/ES256 with keys from the JWKS URL.
 //! The algorithm decides the key source and the key must be of that algorithm's family, so a
 //! public key can never be used as an HMAC secret (algorithm confusion), and `alg: none` is not a
-//! value this verifier knows.
+//! value this verifier knows. A token naming critical header extensions (`crit`) is refused: this
+//! verifier understands none (RFC 7515 §4.1.11). Claims are refused when they hold control
+//! characters: they reach SQL, the audit log and log lines.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, errors::ErrorKind};
 use serde::Deserialize;
@@ -55,6 +57,11 @@ impl TokenVerifier {
     pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
         let header = decode_header(token)
             .map_err(|_| unauthorized("the token is malformed or uses an unsupported algorithm"))?;
+        if header.crit.is_some() {
+            return Err(unauthorized(
+                "the token names critical header extensions, which are not supported",
+            ));
+        }
         let key = match header.alg {
             Algorithm::HS256 => self
                 .hs256
@@ -110,6 +117,19 @@ impl TokenVerifier {
 }
 
 fn principal_from(claims: Claims) -> Result<Principal, ApiError> {
+    let texts = [
+        Some(&claims.sub),
+        claims.org.as_ref(),
+        Some(&claims.role),
+        claims.scope.as_ref(),
+    ];
+    if texts
+        .into_iter()
+        .flatten()
+        .any(|text| text.chars().any(char::is_control))
+    {
+        return Err(unauthorized("the token's claims hold control characters"));
+    }
     let role: Role = claims
         .role
         .parse()
@@ -122,7 +142,10 @@ fn principal_from(claims: Claims) -> Result<Principal, ApiError> {
         .map_err(|_| unauthorized("the token's org is not an organization id"))?;
     let scopes = parse_scopes(claims.scope.as_deref().unwrap_or_default());
     Principal::new(org, role, claims.sub, scopes).map_err(|_| {
-        unauthorized("the token lacks an org (required for every role but platform_admin) or a sub")
+        unauthorized(
+            "the token lacks an org (required for every role but platform_admin), or its sub is \
+             empty or longer than 255 characters",
+        )
     })
 }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use circulo_domain::audit::AuditEvent;
 use circulo_domain::error::Validator;
 use circulo_domain::organization::TimeZone;
+use circulo_domain::page::FeedPosition;
 use circulo_domain::principal::Permission;
 use circulo_domain::window::{TimeBound, check_window};
 use circulo_persistence::AuditFilter;
@@ -104,7 +105,11 @@ pub struct ListAuditEvents {
     pub cursor: Option<String>,
 }
 
-/// List the audit log, oldest first.
+/// List the audit log in the order its changes committed, oldest first.
+///
+/// A client that has paged to the end and later continues from the last cursor it was given
+/// misses nothing that committed in between. Entries of changes that leave no trace of their
+/// author join the log after the day they were made.
 #[utoipa::path(
     tag = "audit",
     params(ListAuditEvents),
@@ -118,7 +123,7 @@ pub async fn list_audit_events(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadAudit)?;
     let query = query.into_inner();
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request::<FeedPosition>(query.limit, query.cursor.as_deref())?;
     let mut v = Validator::new();
     let from = query
         .from

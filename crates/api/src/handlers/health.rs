@@ -1,6 +1,8 @@
 //! Operational endpoints: liveness, readiness and metrics. No authentication: load balancers and
 //! Prometheus call them.
 
+use std::time::Duration;
+
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -30,18 +32,23 @@ pub async fn get_health() -> HttpResponse {
     HttpResponse::Ok().json(HealthView { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// How long readiness may take to decide: load balancers probe with short timeouts.
+const READINESS_DEADLINE: Duration = Duration::from_secs(1);
+
+/// Readiness: a request could be served now. A connection is free within a second and the
+/// database answers; on SQLite, the write lock could be taken.
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, description = "Ready", body = HealthView),
-        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable, locked or out of connections", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait before asking again"))),
     ),
     security(()),
 )]
 #[get("/readyz")]
 pub async fn get_readiness(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    blocking(&state, |db| db.ping()).await?;
+    blocking(&state, |db| db.check_ready(READINESS_DEADLINE)).await?;
     Ok(HttpResponse::Ok().json(HealthView { status: "ready" }))
 }
 

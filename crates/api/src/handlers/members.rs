@@ -13,18 +13,20 @@ use circulo_domain::error::Validator;
 use circulo_domain::member::{
     self, Member, MemberFields, MemberPatch, MemberRole, RawMemberFields,
 };
-use circulo_domain::principal::Permission;
+use circulo_domain::principal::{Permission, Role};
 use circulo_domain::{DomainError, MemberId, TeamId};
 use circulo_persistence::{MemberFilter, Upserted};
 
-use super::respond::{created, double_option, with_etag};
+use super::respond::{double_option, with_etag};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
-use crate::http::pagination::{list_view, page_request};
+use crate::http::pagination::{encode_cursor, page_request};
 use crate::http::problem::Problem;
 use crate::state::{AppState, blocking};
+use crate::write::{Answer, write};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_member)
@@ -131,12 +133,16 @@ pub struct UpdateMember {
 pub struct MemberView {
     /// The member's id; the `sub` of their tokens.
     pub id: Uuid,
-    /// The HR system's id.
-    pub external_id: Option<String>,
+    /// The HR system's id. Left out for staff callers, except on their own record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
     /// Display name.
     pub display_name: String,
-    /// Work email.
-    pub email: Option<String>,
+    /// Work email. Left out for staff callers, except on their own record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
     /// Role.
     pub role: MemberRoleName,
     /// Team.
@@ -155,13 +161,42 @@ pub struct MemberView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<Member> for MemberView {
-    fn from(m: Member) -> Self {
+/// How much of a member a caller may see: staff see their colleagues' names, roles, teams and
+/// managers, but not how to reach them outside work or the HR system's ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Everything.
+    Full,
+    /// Contact details and HR ids only on the caller's own record.
+    Colleague(Option<MemberId>),
+}
+
+impl Visibility {
+    /// What `caller` may see.
+    pub fn of(caller: &Caller) -> Self {
+        match caller.principal.role {
+            Role::Staff => Self::Colleague(caller.member),
+            _ => Self::Full,
+        }
+    }
+
+    fn shows_contact_of(self, member: MemberId) -> bool {
+        match self {
+            Self::Full => true,
+            Self::Colleague(me) => me == Some(member),
+        }
+    }
+}
+
+impl MemberView {
+    /// `m` as a caller with `visibility` sees it.
+    pub fn shown(m: Member, visibility: Visibility) -> Self {
+        let contact = visibility.shows_contact_of(m.id);
         Self {
             id: m.id.as_uuid(),
-            external_id: m.external_id,
+            external_id: contact.then_some(m.external_id),
             display_name: m.display_name,
-            email: m.email,
+            email: contact.then_some(m.email),
             role: m.role.into(),
             team_id: m.team_id.map(|id| id.as_uuid()),
             manager_id: m.manager_id.map(|id| id.as_uuid()),
@@ -174,10 +209,14 @@ impl From<Member> for MemberView {
     }
 }
 
-list_view!(
-    /// A page of members.
-    MemberList of MemberView
-);
+/// A page of members.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    /// This page's items.
+    pub items: Vec<MemberView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
 
 /// Filters and paging for members.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -250,17 +289,26 @@ impl UpdateMember {
 pub async fn create_member(
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     body: Json<CreateMember>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
     let fields = body.into_inner().into_domain()?;
-    let ctx = caller.change_context();
-    let member = blocking(&state, move |db| db.members().create(&ctx, org, fields)).await?;
-    Ok(created(
-        format!("/v1/members/{}", member.id),
-        member.version,
-        &MemberView::from(member),
-    ))
+    let shown = Visibility::of(&caller);
+    write(
+        &state,
+        &caller,
+        key,
+        move |tx| tx.members().create(org, fields),
+        move |member| {
+            Answer::created(
+                format!("/v1/members/{}", member.id),
+                member.version,
+                &MemberView::shown(member, shown),
+            )
+        },
+    )
+    .await
 }
 
 /// List members, oldest first.
@@ -279,7 +327,15 @@ pub async fn list_members(
         active: query.active,
     };
     let members = blocking(&state, move |db| db.members().list(org, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(MemberList::from_page(members)))
+    let shown = Visibility::of(&caller);
+    Ok(HttpResponse::Ok().json(MemberList {
+        next_cursor: members.next_after.map(encode_cursor),
+        items: members
+            .items
+            .into_iter()
+            .map(|m| MemberView::shown(m, shown))
+            .collect(),
+    }))
 }
 
 /// Get a member.
@@ -300,7 +356,7 @@ pub async fn get_member(
     Ok(with_etag(
         StatusCode::OK,
         member.version,
-        &MemberView::from(member),
+        &MemberView::shown(member, Visibility::of(&caller)),
     ))
 }
 
@@ -327,19 +383,22 @@ pub async fn update_member(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
     let patch = body.into_inner().into_domain()?;
-    let (id, ctx) = (
-        MemberId::from_uuid(id.into_inner()),
-        caller.change_context(),
-    );
-    let member = blocking(&state, move |db| {
-        db.members().update(&ctx, org, id, if_match.0, patch)
-    })
-    .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        member.version,
-        &MemberView::from(member),
-    ))
+    let id = MemberId::from_uuid(id.into_inner());
+    let shown = Visibility::of(&caller);
+    write(
+        &state,
+        &caller,
+        IdempotencyKey::default(),
+        move |tx| tx.members().update(org, id, &if_match.0, patch),
+        move |member| {
+            Answer::with_etag(
+                StatusCode::OK,
+                member.version,
+                &MemberView::shown(member, shown),
+            )
+        },
+    )
+    .await
 }
 
 /// Create or replace the member an HR system knows by `external_id`.
@@ -376,18 +435,20 @@ pub async fn upsert_member_by_external_id(
     }
     body.external_id = Some(external_id);
     let fields = body.into_domain()?;
-    let ctx = caller.change_context();
-    let (member, outcome) = blocking(&state, move |db| {
-        db.members()
-            .upsert_by_external_id(&ctx, org, fields, if_match.0)
-    })
-    .await?;
-    Ok(match outcome {
-        Upserted::Created => created(
-            format!("/v1/members/{}", member.id),
-            member.version,
-            &MemberView::from(member),
-        ),
-        Upserted::Replaced => with_etag(StatusCode::OK, member.version, &MemberView::from(member)),
-    })
+    let shown = Visibility::of(&caller);
+    write(
+        &state,
+        &caller,
+        IdempotencyKey::default(),
+        move |tx| tx.members().upsert_by_external_id(org, fields, &if_match.0),
+        move |(member, outcome)| {
+            let (version, location) = (member.version, format!("/v1/members/{}", member.id));
+            let view = MemberView::shown(member, shown);
+            match outcome {
+                Upserted::Created => Answer::created(location, version, &view),
+                Upserted::Replaced => Answer::with_etag(StatusCode::OK, version, &view),
+            }
+        },
+    )
+    .await
 }

@@ -14,13 +14,15 @@ use circulo_domain::organization::{
 };
 use circulo_domain::principal::Permission;
 
-use super::respond::{created, with_etag};
+use super::respond::with_etag;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::problem::Problem;
 use crate::state::{AppState, blocking};
+use crate::write::{Answer, write};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_organization)
@@ -169,17 +171,25 @@ impl UpdateOrganization {
 pub async fn create_organization(
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     body: Json<CreateOrganization>,
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.require(Permission::CreateOrganization)?;
     let new = NewOrganization::parse(&body.name, &body.currency, &body.timezone)?;
-    let ctx = caller.change_context();
-    let org = blocking(&state, move |db| db.organizations().create(&ctx, &new)).await?;
-    Ok(created(
-        "/v1/organization".to_owned(),
-        org.version,
-        &OrganizationView::from(org),
-    ))
+    write(
+        &state,
+        &caller,
+        key,
+        move |tx| tx.organizations().create(&new),
+        |org| {
+            Answer::created(
+                "/v1/organization".to_owned(),
+                org.version,
+                &OrganizationView::from(org),
+            )
+        },
+    )
+    .await
 }
 
 /// Get the caller's organization.
@@ -224,14 +234,12 @@ pub async fn update_organization(
 ) -> Result<HttpResponse, ApiError> {
     let org_id = caller.principal.authorize(Permission::ManageOrganization)?;
     let patch = body.into_inner().into_domain()?;
-    let ctx = caller.change_context();
-    let org = blocking(&state, move |db| {
-        db.organizations().update(&ctx, org_id, if_match.0, patch)
-    })
-    .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        org.version,
-        &OrganizationView::from(org),
-    ))
+    write(
+        &state,
+        &caller,
+        IdempotencyKey::default(),
+        move |tx| tx.organizations().update(org_id, &if_match.0, patch),
+        |org| Answer::with_etag(StatusCode::OK, org.version, &OrganizationView::from(org)),
+    )
+    .await
 }

@@ -13,14 +13,6 @@ pub fn with_etag(status: StatusCode, version: i64, body: &impl Serialize) -> Htt
         .json(body)
 }
 
-/// A 201 with the new resource's location and ETag.
-pub fn created(location: String, version: i64, body: &impl Serialize) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag(version)))
-        .json(body)
-}
-
 /// Deserializes a field that may be absent (leave as is) or `null` (clear), for PATCH bodies.
 pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where

@@ -13,14 +13,16 @@ use circulo_domain::principal::Permission;
 use circulo_domain::team::{self, NewTeam, Team, TeamPatch};
 use circulo_domain::{MemberId, TeamId};
 
-use super::respond::{created, double_option, with_etag};
+use super::respond::{double_option, with_etag};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
 use crate::http::problem::Problem;
 use crate::state::{AppState, blocking};
+use crate::write::{Answer, write};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_team)
@@ -116,17 +118,25 @@ pub struct ListTeams {
 pub async fn create_team(
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     body: Json<CreateTeam>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
     let new = NewTeam::parse(&body.name, body.lead_member_id.map(MemberId::from_uuid))?;
-    let ctx = caller.change_context();
-    let team = blocking(&state, move |db| db.teams().create(&ctx, org, &new)).await?;
-    Ok(created(
-        format!("/v1/teams/{}", team.id),
-        team.version,
-        &TeamView::from(team),
-    ))
+    write(
+        &state,
+        &caller,
+        key,
+        move |tx| tx.teams().create(org, &new),
+        |team| {
+            Answer::created(
+                format!("/v1/teams/{}", team.id),
+                team.version,
+                &TeamView::from(team),
+            )
+        },
+    )
+    .await
 }
 
 /// List teams, oldest first.
@@ -193,16 +203,15 @@ pub async fn update_team(
             .map(|lead| lead.map(MemberId::from_uuid)),
     };
     v.finish()?;
-    let (id, ctx) = (TeamId::from_uuid(id.into_inner()), caller.change_context());
-    let team = blocking(&state, move |db| {
-        db.teams().update(&ctx, org, id, if_match.0, patch)
-    })
-    .await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        team.version,
-        &TeamView::from(team),
-    ))
+    let id = TeamId::from_uuid(id.into_inner());
+    write(
+        &state,
+        &caller,
+        IdempotencyKey::default(),
+        move |tx| tx.teams().update(org, id, &if_match.0, patch),
+        |team| Answer::with_etag(StatusCode::OK, team.version, &TeamView::from(team)),
+    )
+    .await
 }
 
 /// Delete a team that no member belongs to.
@@ -222,10 +231,13 @@ pub async fn delete_team(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
-    let (id, ctx) = (TeamId::from_uuid(id.into_inner()), caller.change_context());
-    blocking(&state, move |db| {
-        db.teams().delete(&ctx, org, id, if_match.0)
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    let id = TeamId::from_uuid(id.into_inner());
+    write(
+        &state,
+        &caller,
+        IdempotencyKey::default(),
+        move |tx| tx.teams().delete(org, id, &if_match.0),
+        |()| Answer::no_content(),
+    )
+    .await
 }

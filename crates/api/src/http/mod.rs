@@ -1,7 +1,9 @@
 //! HTTP conventions every endpoint shares: problems, JSON input, ETags, pagination, request ids.
 
 pub mod etag;
+pub mod idempotency;
 pub mod json;
 pub mod pagination;
 pub mod problem;
 pub mod request_id;
+pub mod trace;

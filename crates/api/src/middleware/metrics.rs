@@ -1,11 +1,13 @@
 //! Prometheus metrics: request counts and latency histograms by method, route pattern and status.
-//! The route is the matched pattern (`/v1/members/{id}`), never the raw path, so ids do not
-//! explode the number of series.
+//! Every label comes from a small fixed set, so no client can grow the number of series: the
+//! route is the matched pattern (`/v1/members/{id}`), never the raw path, and a method outside
+//! the standard ones is `OTHER`.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
@@ -73,7 +75,7 @@ pub async fn record_metrics(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
     if let Some(state) = state {
@@ -82,11 +84,42 @@ pub async fn record_metrics(
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
         state.metrics.observe(
-            &method,
+            method,
             &route,
             response.status().as_str(),
             started.elapsed().as_secs_f64(),
         );
     }
     Ok(response)
+}
+
+/// The method as a label: one of the methods HTTP defines, or `OTHER`.
+fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    STANDARD
+        .iter()
+        .find(|m| *m == method)
+        .map_or("OTHER", |m| m.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let invented = Method::from_bytes(b"XYZZY").unwrap();
+        assert_eq!(method_label(&invented), "OTHER");
+    }
 }

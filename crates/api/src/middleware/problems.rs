@@ -1,6 +1,7 @@
 //! Makes every error response problem+json with the request id, whatever produced it: our
-//! handlers, actix's own extractors and routing, or a middleware. Only error responses pass
-//! through the rewrite, so successful requests pay nothing.
+//! handlers, actix's own extractors and routing, or a middleware, and gives every 503 a
+//! `Retry-After`. Only error responses pass through the rewrite, so successful requests pay
+//! nothing.
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -22,7 +23,7 @@ pub async fn problem_bodies(
     if response.status().as_u16() < 400 {
         return Ok(response);
     }
-    let request_id = request_id_of(response.request());
+    let ids = request_id_of(response.request());
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -32,7 +33,7 @@ pub async fn problem_bodies(
     if status.is_server_error() {
         log::error!(
             "request_id={} {} {} failed with {status}: {:?}",
-            request_id.as_deref().unwrap_or("-"),
+            ids.as_ref().map_or("-", |i| i.server.as_str()),
             request.method(),
             request.path(),
             response.error()
@@ -49,11 +50,14 @@ pub async fn problem_bodies(
         None
     };
     let mut problem = existing.unwrap_or_else(|| Problem::new(status, detail(status, error_text)));
-    problem.request_id = request_id;
+    problem.request_id = ids.map(|i| i.shown().to_owned());
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let headers = head.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.remove(header::CONTENT_LENGTH);
+    if status == StatusCode::SERVICE_UNAVAILABLE && !headers.contains_key(header::RETRY_AFTER) {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     Ok(ServiceResponse::new(
         request,
         head.set_body(BoxBody::new(body)),
