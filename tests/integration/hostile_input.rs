@@ -137,3 +137,89 @@ async fn a_token_naming_critical_header_extensions_is_unauthorized() {
     })
     .await;
 }
+
+/// Sends `raw` bytes on a fresh connection and reads until the server closes it.
+async fn raw_exchange(app: &crate::support::TestApp, raw: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream.write_all(raw).await.expect("send");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server did not close the connection");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The problem body of the last response in `answer`, checked for its status and request id.
+#[track_caller]
+fn last_problem(answer: &str, status: u16) -> Value {
+    let (head, body) = answer.rsplit_once("\r\n\r\n").expect("a response");
+    let head = head
+        .rsplit("HTTP/1.1 ")
+        .next()
+        .expect("a status line")
+        .to_ascii_lowercase();
+    assert!(head.starts_with(&status.to_string()), "{answer}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    let problem: Value = serde_json::from_str(body).expect("a JSON problem");
+    assert_eq!(problem["status"], status, "{answer}");
+    let id = problem["request_id"].as_str().expect("a request id");
+    assert!(head.contains(&format!("x-request-id: {id}")), "{answer}");
+    problem
+}
+
+#[tokio::test]
+async fn requests_that_break_http_are_answered_with_problems() {
+    for_each_backend(|app| async move {
+        let garbled = raw_exchange(&app, b"GARBAGE\r\n\r\n").await;
+        last_problem(&garbled, 400);
+        let bad_line = raw_exchange(&app, b"GET /v1/teams HTTP/1.1 extra\r\nHost: x\r\n\r\n").await;
+        last_problem(&bad_line, 400);
+
+        let mut crowded = b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec();
+        for i in 0..120 {
+            crowded.extend_from_slice(format!("X-Header-{i}: v\r\n").as_bytes());
+        }
+        crowded.extend_from_slice(b"\r\n");
+        last_problem(&raw_exchange(&app, &crowded).await, 431);
+
+        let smuggle = b"POST /v1/teams HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello";
+        last_problem(&raw_exchange(&app, smuggle).await, 400);
+
+        // Good requests before a bad one on the same connection are answered first.
+        let mut pipelined = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        pipelined.extend_from_slice(b"\x01\x02 nonsense\r\n\r\n");
+        let both = raw_exchange(&app, &pipelined).await;
+        assert!(both.starts_with("HTTP/1.1 200"), "{both}");
+        assert_eq!(both.matches("HTTP/1.1 ").count(), 2, "{both}");
+        last_problem(&both, 400);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chunked_and_pipelined_requests_still_work_through_the_guard() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        let request = format!(
+            "POST /v1/teams HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {owner}\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+             6\r\n{{\"name\r\n8\r\n\": \"Bar\"\r\n1\r\n}}\r\n0\r\n\r\n\
+             GET /v1/teams HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {owner}\r\nConnection: close\r\n\r\n"
+        );
+        let answers = raw_exchange(&app, request.as_bytes()).await;
+        assert!(answers.starts_with("HTTP/1.1 201"), "{answers}");
+        assert_eq!(answers.matches("HTTP/1.1 200").count(), 1, "{answers}");
+        assert_eq!(app.list_items("/v1/teams", &owner).await.len(), 1);
+    })
+    .await;
+}

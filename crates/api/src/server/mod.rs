@@ -1,10 +1,21 @@
 //! Start-up: open and migrate the database, set up token checks, and assemble the actix app with
-//! every convention's middleware around the one route table.
+//! every convention's middleware around the one route table, served over connections whose
+//! requests are checked as HTTP first (`request_guard`).
+
+mod guarded_stream;
+mod request_guard;
 
 use std::net::{SocketAddr, TcpListener};
 
+use std::time::Duration;
+
+use actix_http::HttpService;
+use actix_http::error::DispatchError;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::AppConfig;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -25,6 +36,7 @@ use crate::middleware::query_guard::refuse_control_characters;
 use crate::openapi::openapi;
 use crate::secret::{self, SecretSource};
 use crate::state::{AppState, KnownOrgs};
+use guarded_stream::GuardedStream;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -146,8 +158,8 @@ fn http_server(
     let api = openapi();
     let table = web::Data::new(RouteTable::from_openapi(&api));
     let state = web::Data::new(state);
-    let mut server =
-        HttpServer::new(move || {
+    let mut server = actix_web::dev::Server::build().listen("circulo", listener, move || {
+        let app =
             App::new()
                 .app_data(state.clone())
                 .app_data(table.clone())
@@ -169,9 +181,23 @@ fn http_server(
                 .wrap(from_fn(record_metrics))
                 .wrap(from_fn(problem_bodies))
                 .wrap(from_fn(access_log))
-                .wrap(RequestIds)
+                .wrap(RequestIds);
+        // What actix-web's HttpServer would build, over guarded connections.
+        let http = HttpService::build()
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .h1(map_config(
+                app.into_factory()
+                    .map_err(|e: actix_web::Error| e.as_response_error().error_response()),
+                |()| AppConfig::default(),
+            ));
+        fn_service(|io: TcpStream| async move {
+            let peer = io.peer_addr().ok();
+            // Answers are written whole; waiting to fill a packet only adds latency.
+            let _ = io.set_nodelay(true);
+            Ok::<_, DispatchError>((GuardedStream::new(io, peer), peer))
         })
-        .listen(listener)?;
+        .and_then(http)
+    })?;
     if let Some(workers) = workers {
         server = server.workers(workers);
     }
