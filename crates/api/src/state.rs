@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use circulo_domain::OrgId;
 use circulo_persistence::{Db, StoreResult};
 
-use crate::auth::TokenVerifier;
+use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
 use crate::middleware::metrics::Metrics;
 
@@ -25,7 +25,7 @@ pub struct AppState {
 
 /// Organizations this process has seen in the database. Organizations are never deleted, so a
 /// positive answer stays true and each replica asks the database once per organization.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct KnownOrgs(Arc<RwLock<HashSet<OrgId>>>);
 
 impl KnownOrgs {
@@ -42,13 +42,29 @@ impl KnownOrgs {
     }
 }
 
-/// Runs a store call on the blocking pool: diesel is synchronous and must not stall the async
+/// Runs database work on the blocking pool: diesel is synchronous and must not stall the async
 /// workers. This is the crate's only `web::block`.
-pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+pub async fn blocking<T, E, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+    F: FnOnce(&Db) -> Result<T, E> + Send + 'static,
+{
+    let db = state.db.clone();
+    actix_web::web::block(move || f(&db).map_err(Into::into)).await?
+}
+
+/// Runs a read for `caller`: their standing is checked first, in the same trip to the blocking
+/// pool.
+pub async fn read<T, F>(state: &AppState, caller: &Caller, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Db) -> StoreResult<T> + Send + 'static,
 {
-    let db = state.db.clone();
-    Ok(actix_web::web::block(move || f(&db)).await??)
+    let standing = caller.standing.clone();
+    blocking(state, move |db| {
+        standing.check(db)?;
+        f(db).map_err(ApiError::from)
+    })
+    .await
 }

@@ -119,15 +119,22 @@ where
     A: FnOnce(T) -> StoreResult<Answer> + Send + 'static,
 {
     let ctx = caller.change_context();
+    let standing = caller.standing.clone();
     match key.0.map(|key| caller.key_claim(&key)) {
         None => {
-            let answer =
-                blocking(state, move |db| db.write(&ctx, |tx| answer(change(tx)?))).await?;
+            let answer = blocking(state, move |db| {
+                standing.check(db)?;
+                db.write(&ctx, |tx| answer(change(tx)?))
+                    .map_err(ApiError::from)
+            })
+            .await?;
             Ok(answer.into_response(false))
         }
         Some(claim) => {
             let written = blocking(state, move |db| {
+                standing.check(db)?;
                 db.write_once(&ctx, &claim, |tx| Ok(answer(change(tx)?)?.into_stored()))
+                    .map_err(ApiError::from)
             })
             .await?;
             Ok(match written {

@@ -2,8 +2,8 @@
 //! [`Caller`] extractor. A token is only a claim: the organization it names must exist, and a
 //! token that stands for a member (every manager and staff token, and an owner token whose `sub`
 //! is a member's id) is honoured only while that member is active, checked on every request so
-//! a deactivation takes effect at once. Authorization rules live in the domain
-//! (`Principal::authorize`).
+//! a deactivation takes effect at once ([`Standing`], checked with the request's store call).
+//! Authorization rules live in the domain (`Principal::authorize`).
 
 mod jwks;
 mod mint;
@@ -29,6 +29,7 @@ use crate::state::AppState;
 
 pub use jwks::{JwksClient, JwksTiming};
 pub use mint::{MintRequest, mint_hs256};
+pub use standing::Standing;
 pub use verifier::{AuthConfig, TokenVerifier};
 
 /// The authenticated caller of this request.
@@ -36,13 +37,18 @@ pub use verifier::{AuthConfig, TokenVerifier};
 pub struct Caller {
     /// Who they are and what they may do.
     pub principal: Principal,
-    /// The active member this caller is, when their token names one.
-    pub member: Option<MemberId>,
+    /// What is still to be checked in the database before the request touches data.
+    pub standing: Standing,
     request_id: Option<RequestId>,
     traced: bool,
 }
 
 impl Caller {
+    /// The member a manager or staff caller is (active, once the standing is checked).
+    pub fn member(&self) -> Option<MemberId> {
+        self.standing.member()
+    }
+
     /// The context a change made by this caller is recorded with.
     pub fn change_context(&self) -> ChangeContext {
         if self.traced {
@@ -104,10 +110,10 @@ impl FromRequest for Caller {
             let state = state
                 .ok_or_else(|| ApiError::Unauthorized("authentication is not configured".into()))?;
             let principal = state.verifier.verify(&token?).await?;
-            let member = standing::member_of(&state, &principal).await?;
+            let standing = Standing::of(&principal, state.known_orgs.clone())?;
             let caller = Self {
                 principal,
-                member,
+                standing,
                 request_id,
                 traced: true,
             };

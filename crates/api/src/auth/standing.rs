@@ -1,13 +1,19 @@
 //! Whether a verified token may act: its organization must exist (once seen, remembered: an
 //! organization is never deleted), and the member it stands for must exist and be active (never
 //! remembered: another replica may deactivate them at any moment).
+//!
+//! The check needs the database, so it does not run when the token is verified but at the start
+//! of the request's one trip to the blocking pool ([`crate::state::read`], [`crate::write`]),
+//! before the store call it guards: a request costs one hop off the async workers, not two.
+
+use actix_web::http::StatusCode;
 
 use circulo_domain::principal::{Principal, Role};
 use circulo_domain::{MemberId, OrgId};
-use circulo_persistence::StoreResult;
+use circulo_persistence::Db;
 
 use crate::error::ApiError;
-use crate::state::{AppState, blocking};
+use crate::state::KnownOrgs;
 
 /// Which member a token stands for.
 #[derive(Debug, Clone, Copy)]
@@ -21,77 +27,75 @@ enum Stands {
     ForAnyoneNamed(MemberId),
 }
 
-enum Standing {
-    NoOrganization,
-    NoMember,
-    Deactivated,
-    Member(Option<MemberId>),
-}
-
-/// The active member `principal` is, after checking the organization and the member exist.
-pub(super) async fn member_of(
-    state: &AppState,
-    principal: &Principal,
-) -> Result<Option<MemberId>, ApiError> {
-    let Some(org) = principal.org else {
-        return Ok(None);
-    };
-    let stands = stands_for(principal)?;
-    let org_known = state.known_orgs.contains(org);
-    if org_known && matches!(stands, Stands::ForNoOne) {
-        return Ok(None);
-    }
-    let standing = blocking(state, move |db| check(db, org, org_known, stands)).await?;
-    match standing {
-        Standing::Member(member) => {
-            state.known_orgs.insert(org);
-            Ok(member)
-        }
-        // A validly signed token for a tenant that does not exist: nothing to act on.
-        Standing::NoOrganization => Err(ApiError::not_found(
-            "the token's organization does not exist",
-        )),
-        Standing::NoMember => Err(forbidden(
-            "the token's subject is not a member of its organization",
-        )),
-        Standing::Deactivated => Err(forbidden("the token's member has been deactivated")),
-    }
-}
-
-fn stands_for(principal: &Principal) -> Result<Stands, ApiError> {
-    let named = principal.subject.parse::<MemberId>().ok();
-    match (principal.role, named) {
-        (Role::Manager | Role::Staff, Some(member)) => Ok(Stands::For(member)),
-        (Role::Manager | Role::Staff, None) => Err(forbidden(
-            "a manager or staff token's subject must be the id of a member",
-        )),
-        (Role::Owner, Some(member)) => Ok(Stands::ForAnyoneNamed(member)),
-        (Role::Owner | Role::Integration | Role::PlatformAdmin, _) => Ok(Stands::ForNoOne),
-    }
-}
-
-fn check(
-    db: &circulo_persistence::Db,
-    org: OrgId,
-    org_known: bool,
+/// What remains to be checked about a caller before their request touches data.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    org: Option<OrgId>,
     stands: Stands,
-) -> StoreResult<Standing> {
-    if !org_known && !db.organizations().exists(org)? {
-        return Ok(Standing::NoOrganization);
+    known: KnownOrgs,
+}
+
+impl Standing {
+    /// What to check for `principal`; refuses at once a manager or staff token whose subject
+    /// cannot be a member.
+    pub(super) fn of(principal: &Principal, known: KnownOrgs) -> Result<Self, ApiError> {
+        let named = principal.subject.parse::<MemberId>().ok();
+        let stands = match (principal.role, named) {
+            (Role::Manager | Role::Staff, Some(member)) => Stands::For(member),
+            (Role::Manager | Role::Staff, None) => {
+                return Err(forbidden(
+                    "a manager or staff token's subject must be the id of a member",
+                ));
+            }
+            (Role::Owner, Some(member)) => Stands::ForAnyoneNamed(member),
+            (Role::Owner | Role::Integration | Role::PlatformAdmin, _) => Stands::ForNoOne,
+        };
+        Ok(Self {
+            org: principal.org,
+            stands,
+            known,
+        })
     }
-    let (member, required) = match stands {
-        Stands::ForNoOne => return Ok(Standing::Member(None)),
-        Stands::For(member) => (member, true),
-        Stands::ForAnyoneNamed(member) => (member, false),
-    };
-    Ok(match db.members().is_active(org, member)? {
-        Some(true) => Standing::Member(Some(member)),
-        Some(false) => Standing::Deactivated,
-        None if required => Standing::NoMember,
-        None => Standing::Member(None),
-    })
+
+    /// The member the token stands for, once [`Standing::check`] has passed.
+    pub(super) fn member(&self) -> Option<MemberId> {
+        match self.stands {
+            Stands::For(member) => Some(member),
+            Stands::ForNoOne | Stands::ForAnyoneNamed(_) => None,
+        }
+    }
+
+    /// Checks, on a blocking thread, that the organization exists and the member is active.
+    pub fn check(&self, db: &Db) -> Result<(), ApiError> {
+        let Some(org) = self.org else {
+            return Ok(());
+        };
+        let known = self.known.contains(org);
+        if !known && !db.organizations().exists(org)? {
+            // A validly signed token for a tenant that does not exist: nothing to act on.
+            return Err(ApiError::not_found(
+                "the token's organization does not exist",
+            ));
+        }
+        if !known {
+            self.known.insert(org);
+        }
+        let (member, required) = match self.stands {
+            Stands::ForNoOne => return Ok(()),
+            Stands::For(member) => (member, true),
+            Stands::ForAnyoneNamed(member) => (member, false),
+        };
+        match db.members().is_active(org, member)? {
+            Some(true) => Ok(()),
+            Some(false) => Err(forbidden("the token's member has been deactivated")),
+            None if required => Err(forbidden(
+                "the token's subject is not a member of its organization",
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 fn forbidden(detail: &str) -> ApiError {
-    ApiError::Status(actix_web::http::StatusCode::FORBIDDEN, detail.to_owned())
+    ApiError::Status(StatusCode::FORBIDDEN, detail.to_owned())
 }

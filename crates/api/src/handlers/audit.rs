@@ -18,7 +18,7 @@ use circulo_persistence::AuditFilter;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::pagination::{list_view, page_request};
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, read};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_audit_events);
@@ -138,7 +138,7 @@ pub async fn list_audit_events(
         from: None,
         to: None,
     };
-    let events = blocking(&state, move |db| {
+    let events = read(&state, &caller, move |db| {
         // Only dates need the organization's zone; instants resolve the same in any zone.
         let zone = if from.iter().chain(to.iter()).any(TimeBound::needs_zone) {
             db.organizations().get(org)?.timezone

@@ -25,7 +25,7 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{encode_cursor, page_request};
 use crate::http::problem::Problem;
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, read};
 use crate::write::{Answer, write};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
@@ -175,7 +175,7 @@ impl Visibility {
     /// What `caller` may see.
     pub fn of(caller: &Caller) -> Self {
         match caller.principal.role {
-            Role::Staff => Self::Colleague(caller.member),
+            Role::Staff => Self::Colleague(caller.member()),
             _ => Self::Full,
         }
     }
@@ -326,7 +326,10 @@ pub async fn list_members(
         manager_id: query.manager_id.map(MemberId::from_uuid),
         active: query.active,
     };
-    let members = blocking(&state, move |db| db.members().list(org, filter, page)).await?;
+    let members = read(&state, &caller, move |db| {
+        db.members().list(org, filter, page)
+    })
+    .await?;
     let shown = Visibility::of(&caller);
     Ok(HttpResponse::Ok().json(MemberList {
         next_cursor: members.next_after.map(encode_cursor),
@@ -352,7 +355,7 @@ pub async fn get_member(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDirectory)?;
     let id = MemberId::from_uuid(id.into_inner());
-    let member = blocking(&state, move |db| db.members().get(org, id)).await?;
+    let member = read(&state, &caller, move |db| db.members().get(org, id)).await?;
     Ok(with_etag(
         StatusCode::OK,
         member.version,

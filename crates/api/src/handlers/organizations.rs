@@ -21,7 +21,7 @@ use crate::http::etag::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::problem::Problem;
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, read};
 use crate::write::{Answer, write};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
@@ -207,7 +207,7 @@ pub async fn get_organization(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let org_id = caller.principal.authorize(Permission::ManageOrganization)?;
-    let org = blocking(&state, move |db| db.organizations().get(org_id)).await?;
+    let org = read(&state, &caller, move |db| db.organizations().get(org_id)).await?;
     Ok(with_etag(
         StatusCode::OK,
         org.version,

@@ -21,7 +21,7 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
 use crate::http::problem::Problem;
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, read};
 use crate::write::{Answer, write};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
@@ -149,7 +149,7 @@ pub async fn list_teams(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDirectory)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let teams = blocking(&state, move |db| db.teams().list(org, page)).await?;
+    let teams = read(&state, &caller, move |db| db.teams().list(org, page)).await?;
     Ok(HttpResponse::Ok().json(TeamList::from_page(teams)))
 }
 
@@ -167,7 +167,7 @@ pub async fn get_team(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDirectory)?;
     let id = TeamId::from_uuid(id.into_inner());
-    let team = blocking(&state, move |db| db.teams().get(org, id)).await?;
+    let team = read(&state, &caller, move |db| db.teams().get(org, id)).await?;
     Ok(with_etag(
         StatusCode::OK,
         team.version,
