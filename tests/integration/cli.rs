@@ -57,3 +57,30 @@ fn every_command_exits_cleanly_every_time() {
         assert!(refused.status.signal().is_none());
     }
 }
+
+#[test]
+fn processes_starting_together_on_a_new_database_migrate_it_once() {
+    for backend in Backend::available() {
+        for round in 0..3 {
+            let database = TestDatabase::create(backend);
+            let url = database.url();
+            let outputs: Vec<Output> = std::thread::scope(|scope| {
+                let runs: Vec<_> = (0..6)
+                    .map(|i| {
+                        scope.spawn(move || {
+                            if i % 2 == 0 {
+                                run_cli(url, &["migrate"])
+                            } else {
+                                run_cli(url, &["org", "create", "--name", "Together"])
+                            }
+                        })
+                    })
+                    .collect();
+                runs.into_iter().map(|r| r.join().expect("ran")).collect()
+            });
+            for (i, output) in outputs.iter().enumerate() {
+                assert_clean_exit(output, &format!("{backend:?} round {round}, process {i}"));
+            }
+        }
+    }
+}

@@ -223,3 +223,74 @@ async fn chunked_and_pipelined_requests_still_work_through_the_guard() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn no_body_framing_lets_a_later_request_past_the_guard() {
+    for_each_backend(|app| async move {
+        // A chunk size with many leading zeros and a long trailer section are valid: what follows
+        // them is still judged, and a malformed request there is still a problem.
+        let mut long_trailers = String::new();
+        for i in 0..1500 {
+            long_trailers.push_str(&format!("X-Trailer-{i}: v\r\n"));
+        }
+        for body in [
+            "00000000000000001\r\na\r\n0\r\n\r\n".to_owned(),
+            format!("1\r\na\r\n0\r\n{long_trailers}\r\n"),
+        ] {
+            let raw = format!(
+                "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}GARBAGE\r\n\r\n"
+            );
+            let answers = raw_exchange(&app, raw.as_bytes()).await;
+            assert_eq!(answers.matches("HTTP/1.1 ").count(), 2, "{answers}");
+            last_problem(&answers, 400);
+        }
+        // A body that breaks its chunk framing is answered as that request's problem, and nothing
+        // after it is read.
+        let raw = "POST /v1/teams HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                   Transfer-Encoding: chunked\r\n\r\nzz\r\nGARBAGE\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        let answers = raw_exchange(&app, raw.as_bytes()).await;
+        assert_eq!(answers.matches("HTTP/1.1 ").count(), 1, "{answers}");
+        last_problem(&answers, 401);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_head_trickled_in_too_slowly_is_answered_408_on_any_request_of_a_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let slow_heads = |config: &mut circulo_api::Config| {
+        config.request_head_timeout = std::time::Duration::from_millis(400);
+    };
+    crate::support::for_each_backend_with(slow_heads, |app| async move {
+        let address = app.address.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("send");
+        let started = std::time::Instant::now();
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: x" {
+            if stream.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut answer),
+        )
+        .await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        last_problem(&answer, 408);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    })
+    .await;
+}

@@ -211,6 +211,64 @@ async fn a_put_racing_a_patch_of_the_same_member_waits_for_it_instead_of_conflic
 }
 
 #[tokio::test]
+async fn a_put_racing_a_post_or_patch_that_claims_its_new_external_id_never_conflicts() {
+    for_each_backend(|app| async move {
+        let (_, owner) = app.create_org().await;
+        for round in 0..10 {
+            let (claimed, other) = (format!("R-{round}"), format!("P-{round}"));
+            let put_path = format!("/v1/members/external/{claimed}");
+            let id = app.create_named_member(&owner, "Paz", "staff").await;
+            let member_path = format!("/v1/members/{id}");
+            let (patched, put) = tokio::join!(
+                app.patch(&member_path, &owner, json!({"external_id": claimed})),
+                app.put(
+                    &put_path,
+                    &owner,
+                    json!({"display_name": "Rosa", "role": "staff"})
+                ),
+            );
+            // The PUT waits for the PATCH and replaces its member, or goes first and creates one,
+            // and then the PATCH is the one refused: the id is taken.
+            assert!(
+                put.status == 200 || put.status == 201,
+                "round {round}: {}",
+                put.text
+            );
+            assert!(
+                patched.status == 200 || patched.status == 409,
+                "round {round}: {}",
+                patched.text
+            );
+            assert_eq!(patched.status == 200, put.status == 200, "round {round}");
+            let other_path = format!("/v1/members/external/{other}");
+            let (posted, put) = tokio::join!(
+                app.post(
+                    "/v1/members",
+                    &owner,
+                    json!({"display_name": "Sol", "role": "staff", "external_id": other})
+                ),
+                app.put(
+                    &other_path,
+                    &owner,
+                    json!({"display_name": "Sol", "role": "staff"})
+                ),
+            );
+            assert!(
+                put.status == 200 || put.status == 201,
+                "round {round}: {}",
+                put.text
+            );
+            assert!(
+                posted.status == 201 || posted.status == 409,
+                "round {round}: {}",
+                posted.text
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_put_that_does_not_mention_active_never_reactivates_a_deactivated_member() {
     for_each_backend(|app| async move {
         let (org, owner) = app.create_org().await;

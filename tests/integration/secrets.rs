@@ -103,6 +103,23 @@ async fn a_database_password_never_reaches_the_log() {
             "a password reached the log:\n{log}"
         );
     }
+    // Nor when the URL cannot be used as written: libpq would quote the offending part back.
+    for unusable in [
+        format!("{scheme_end}://{user}:Pw-in-bad%zz@{tail}"),
+        format!("{scheme_end}://{user}@{tail}{separator}password=Pw-in-bad%G"),
+        format!("{scheme_end}://{user}:Pw-in@unencoded@{tail}"),
+    ] {
+        for args in [
+            &["migrate"][..],
+            &["org", "create", "--name", "X"],
+            &["serve", "--bind", "127.0.0.1:0"],
+        ] {
+            let refused = command(&unusable).args(args).output().expect("run");
+            assert_eq!(refused.status.code(), Some(1), "{args:?}: {refused:?}");
+            let said = String::from_utf8_lossy(&refused.stderr);
+            assert!(!said.contains("Pw-in"), "{args:?}: {said}");
+        }
+    }
     // Nor when the database cannot be opened.
     let missing = with_userinfo.replace(&format!("/{}", database_name(tail)), "/no_such_database");
     let failed = command(&missing).arg("migrate").output().expect("run");

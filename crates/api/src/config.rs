@@ -98,8 +98,9 @@ pub struct ServeArgs {
         default_value_t = 15_000
     )]
     pub db_statement_timeout_ms: u64,
-    /// The longest a request waits for a database lock, in milliseconds, before it is answered
-    /// 503 (PostgreSQL's lock_timeout; SQLite's busy timeout and turn to write).
+    /// The longest a request waits for a database lock or a free connection, in milliseconds,
+    /// before it is answered 503 (PostgreSQL's lock_timeout; SQLite's busy timeout and turn to
+    /// write).
     #[arg(long, env = "CIRCULO_DB_LOCK_TIMEOUT_MS", default_value_t = 3_000)]
     pub db_lock_timeout_ms: u64,
 }
@@ -153,6 +154,9 @@ pub struct AuthSettings {
     pub jwks_timing: JwksTiming,
 }
 
+/// The longest statement or lock timeout accepted: an hour.
+const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
 /// Everything the server needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -166,6 +170,8 @@ pub struct Config {
     pub pool: PoolOptions,
     /// Token settings.
     pub auth: AuthSettings,
+    /// How long a request head may take to arrive, from its first byte.
+    pub request_head_timeout: Duration,
 }
 
 /// A setting that cannot be used, named by its environment variable.
@@ -250,35 +256,42 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 impl Config {
     /// The server configuration from the command line and environment.
     pub fn from_args(common: &CommonArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
-        let at_least_one = |variable: &'static str, value: u64| {
-            if value == 0 {
+        let within = |variable: &'static str, value: u64, max: u64| {
+            if (1..=max).contains(&value) {
+                Ok(value)
+            } else {
                 Err(ConfigError {
                     variable,
-                    message: "must be at least 1".into(),
+                    message: format!("must be between 1 and {max}"),
                 })
-            } else {
-                Ok(value)
             }
         };
-        at_least_one("CIRCULO_DB_POOL_SIZE", serve.db_pool_size.into())?;
-        let statement = at_least_one(
+        within("CIRCULO_DB_POOL_SIZE", serve.db_pool_size.into(), 1000)?;
+        let statement = within(
             "CIRCULO_DB_STATEMENT_TIMEOUT_MS",
             serve.db_statement_timeout_ms,
+            MAX_TIMEOUT_MS,
         )?;
-        let lock = at_least_one("CIRCULO_DB_LOCK_TIMEOUT_MS", serve.db_lock_timeout_ms)?;
+        let lock = within(
+            "CIRCULO_DB_LOCK_TIMEOUT_MS",
+            serve.db_lock_timeout_ms,
+            MAX_TIMEOUT_MS,
+        )?;
         Ok(Self {
             database_url: common.database_url()?,
             bind: serve.bind.clone(),
             workers: serve.workers.filter(|w| *w > 0),
             pool: PoolOptions {
                 max_size: serve.db_pool_size,
+                // Waiting for a free connection is waiting for a lock too.
+                connection_timeout: Duration::from_millis(lock),
                 deadlines: Deadlines {
                     statement: Duration::from_millis(statement),
                     lock: Duration::from_millis(lock),
                 },
-                ..PoolOptions::default()
             },
             auth: common.auth()?,
+            request_head_timeout: Duration::from_secs(10),
         })
     }
 }

@@ -57,12 +57,12 @@ impl Default for Deadlines {
     }
 }
 
-/// Why a connection could not be opened or set up.
+/// Why a connection could not be opened or set up. The message never holds the URL's secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The database refused or could not be reached.
-    #[error(transparent)]
-    Connect(#[from] diesel::ConnectionError),
+    #[error("{0}")]
+    Connect(String),
     /// Per-connection setup failed.
     #[error(transparent)]
     Setup(#[from] diesel::result::Error),
@@ -96,13 +96,33 @@ impl ConnectionManager {
         Self { url, deadlines }
     }
 
+    pub(crate) fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Opens a connection for running migrations, without the request deadlines: a migration
+    /// may rebuild a large table, and a second process waits for the first one's to finish.
+    pub(crate) fn open_for_migrations(&self) -> Result<DbConn, ConnectError> {
+        let mut conn = self.open()?;
+        let unbounded = match &conn {
+            DbConn::Pg(_) => {
+                "SET statement_timeout = 0; SET lock_timeout = 0; \
+                 SET idle_in_transaction_session_timeout = 0;"
+            }
+            DbConn::Sqlite(_) => "PRAGMA busy_timeout = 600000;",
+        };
+        conn.batch_execute(unbounded)?;
+        Ok(conn)
+    }
+
     /// Opens one connection outside the pool.
     pub(crate) fn open(&self) -> Result<DbConn, ConnectError> {
         let statement_ms = self.deadlines.statement.as_millis();
         let lock_ms = self.deadlines.lock.as_millis();
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                let mut conn = PgConnection::establish(url)?;
+                let mut conn = PgConnection::establish(url)
+                    .map_err(|e| ConnectError::Connect(self.url.redact(&e.to_string())))?;
                 // A transaction left open by a bug must not hold its locks for ever either.
                 conn.batch_execute(&format!(
                     "SET statement_timeout = {statement_ms}; SET lock_timeout = {lock_ms}; \
@@ -111,7 +131,8 @@ impl ConnectionManager {
                 Ok(DbConn::Pg(conn))
             }
             DatabaseUrl::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(path)?;
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(|e| ConnectError::Connect(e.to_string()))?;
                 // Foreign keys are off in SQLite unless asked for; WAL lets readers run beside
                 // the one writer; the busy timeout bounds the wait for another process's lock.
                 conn.batch_execute(&format!(

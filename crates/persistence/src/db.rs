@@ -156,9 +156,9 @@ impl Db {
         let mut conn = self
             .inner
             .manager
-            .open()
+            .open_for_migrations()
             .map_err(|e| MigrationError::new(format!("cannot connect: {e}")))?;
-        migrations::migrate(&mut conn)
+        migrations::migrate_exclusively(&mut conn, self.inner.manager.url())
     }
 
     /// Checks that a request could be served now, within `deadline`: a connection is free and

@@ -204,10 +204,7 @@ impl MemberWrites<'_, '_> {
         let tx = self.0;
         let external_id = fields.external_id.clone().unwrap_or_default();
         // Two PUTs for one new external id must not both insert: the second waits and replaces.
-        lock_name(
-            tx.conn(),
-            &format!("member-external-id:{org}:{external_id}"),
-        )?;
+        lock_external_id(tx.conn(), org, &external_id)?;
         // Locked before it is read, so a concurrent PATCH is waited for, not overwritten or
         // reported as a conflict.
         lock_member_by_external_id(tx.conn(), org, &external_id)?;
@@ -377,6 +374,11 @@ fn lock_reporting_lines(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
     lock_name(conn, &format!("reporting-lines:{org}"))
 }
 
+/// Serialises every transaction that may give a member `external_id`.
+fn lock_external_id(conn: &mut DbConn, org: OrgId, external_id: &str) -> StoreResult<()> {
+    lock_name(conn, &format!("member-external-id:{org}:{external_id}"))
+}
+
 pub(crate) fn member_exists(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<bool> {
     let found = m::table
         .filter(m::org_id.eq(org.to_string()))
@@ -387,7 +389,10 @@ pub(crate) fn member_exists(conn: &mut DbConn, org: OrgId, id: MemberId) -> Stor
     Ok(found.is_some())
 }
 
+/// Checks that no member holds `external_id`, and keeps it so until the transaction ends: a PUT,
+/// POST or PATCH claiming the same external id waits for this one instead of colliding with it.
 fn check_external_id_free(conn: &mut DbConn, org: OrgId, external_id: &str) -> StoreResult<()> {
+    lock_external_id(conn, org, external_id)?;
     let taken = m::table
         .filter(m::org_id.eq(org.to_string()))
         .filter(m::external_id.eq(external_id))

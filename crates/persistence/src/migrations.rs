@@ -2,7 +2,10 @@
 
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use diesel::connection::SimpleConnection;
+
 use crate::conn::DbConn;
+use crate::url::DatabaseUrl;
 
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -17,6 +20,52 @@ impl MigrationError {
         Self(message)
     }
 }
+
+/// Applies every pending migration, one process at a time: replicas (or a server and a CLI)
+/// starting together on a new database would otherwise both apply the first migration, and all
+/// but one fail. PostgreSQL serialises them with a session advisory lock; SQLite with a lock on a
+/// file beside the database (not on the database file: closing another descriptor of it would
+/// drop SQLite's own locks).
+pub(crate) fn migrate_exclusively(
+    conn: &mut DbConn,
+    url: &DatabaseUrl,
+) -> Result<(), MigrationError> {
+    let failed =
+        |e: &dyn std::fmt::Display| MigrationError(format!("cannot take the migration lock: {e}"));
+    match conn {
+        DbConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))
+                .map_err(|e| failed(&e))?;
+            let result = migrate(conn);
+            if let DbConn::Pg(c) = conn
+                && let Err(e) =
+                    c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))
+            {
+                log::warn!("cannot release the migration lock (it ends with the connection): {e}");
+            }
+            result
+        }
+        DbConn::Sqlite(_) => {
+            let _held = match url.sqlite_path().filter(|_| !url.is_in_memory()) {
+                Some(path) => {
+                    let lock = std::fs::File::options()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(format!("{path}.migrate-lock"))
+                        .map_err(|e| failed(&e))?;
+                    lock.lock().map_err(|e| failed(&e))?;
+                    Some(lock)
+                }
+                None => None,
+            };
+            migrate(conn)
+        }
+    }
+}
+
+/// The advisory lock key migrations hold on PostgreSQL (`'circulo'` in ASCII).
+const PG_MIGRATION_LOCK: i64 = 0x0063_6972_6375_6c6f;
 
 /// Applies every pending migration.
 pub fn migrate(conn: &mut DbConn) -> Result<(), MigrationError> {

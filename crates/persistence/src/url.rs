@@ -22,6 +22,7 @@ impl DatabaseUrl {
             return Err("the database URL is empty".to_owned());
         }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            check_postgres(raw)?;
             return Ok(Self::Postgres(raw.to_owned()));
         }
         let path = raw
@@ -69,6 +70,83 @@ impl fmt::Debug for DatabaseUrl {
             Self::Postgres(url) => f.write_str(&redact_postgres(url)),
         }
     }
+}
+
+/// Refuses what libpq would misread or quote back in an error message (with the password in it):
+/// an `@` left unencoded in the userinfo, a `%` that starts no percent-encoding. The message names
+/// neither part of the URL.
+fn check_postgres(url: &str) -> Result<(), String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.matches('@').count() > 1 {
+        return Err(
+            "the PostgreSQL URL has more than one @ before its host: percent-encode an @ \
+                    in the user name or password as %40"
+                .to_owned(),
+        );
+    }
+    let bytes = url.as_bytes();
+    let well_encoded = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if !well_encoded {
+        return Err(
+            "the PostgreSQL URL has a % that starts no percent-encoding: write a % in a \
+                    password as %25"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+impl DatabaseUrl {
+    /// `text` (an error from the database driver) with every secret of this URL replaced by
+    /// `***`: libpq quotes parts of the URL it cannot use.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let Self::Postgres(url) = self else {
+            return text.to_owned();
+        };
+        let mut redacted = text.to_owned();
+        for secret in secrets(url) {
+            if !secret.is_empty() {
+                redacted = redacted.replace(&secret, "***");
+            }
+        }
+        redacted
+    }
+}
+
+/// Every password in `url`, as written and as decoded.
+fn secrets(url: &str) -> Vec<String> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut found = Vec::new();
+    if let Some((_, rest)) = base.split_once("://")
+        && let Some((userinfo, _)) = rest.split('/').next().unwrap_or_default().rsplit_once('@')
+        && let Some((_, password)) = userinfo.split_once(':')
+    {
+        found.push(password.to_owned());
+    }
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decoded: String = form_urlencoded::parse(name.as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        if SECRET_PARAMETERS.contains(&decoded.to_ascii_lowercase().as_str()) {
+            found.push(value.to_owned());
+        }
+    }
+    let decoded: Vec<String> = found
+        .iter()
+        .map(|s| {
+            form_urlencoded::parse(format!("x={s}").as_bytes())
+                .map(|(_, v)| v.into_owned())
+                .collect()
+        })
+        .collect();
+    found.extend(decoded);
+    found
 }
 
 /// Query parameters libpq reads a secret from.
@@ -159,6 +237,25 @@ mod tests {
     }
 
     #[test]
+    fn urls_libpq_would_quote_back_are_refused_without_their_secrets() {
+        for url in [
+            "postgres://app:LEAK@PW@db/circulo",
+            "postgres://app:LEAK3%zz@db/circulo",
+            "postgres://app@db/circulo?password=LEAK4%G",
+        ] {
+            let refused = DatabaseUrl::parse(url).unwrap_err();
+            assert!(!refused.contains("LEAK"), "{refused}");
+        }
+    }
+
+    #[test]
+    fn driver_errors_lose_every_secret_of_the_url() {
+        let url = DatabaseUrl::parse("postgres://app:s%40cret@db/c?sslpassword=k3y%21").unwrap();
+        let said = url.redact("bad password s%40cret or s@cret; key k3y%21 or k3y!");
+        assert_eq!(said, "bad password *** or ***; key *** or ***");
+    }
+
+    #[test]
     fn debug_output_hides_every_password() {
         for (url, kept) in [
             (
@@ -166,7 +263,7 @@ mod tests {
                 "postgres://app:***@db:5432/circulo",
             ),
             (
-                "postgres://app:s3c@ret@db/circulo",
+                "postgres://app:s3c%40ret@db/circulo",
                 "postgres://app:***@db/circulo",
             ),
             (

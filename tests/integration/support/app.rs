@@ -154,6 +154,7 @@ impl TestApp {
                 },
                 ..AuthSettings::default()
             },
+            request_head_timeout: Duration::from_secs(10),
         };
         configure(&mut config);
         let running =

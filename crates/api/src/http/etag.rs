@@ -14,8 +14,9 @@ use circulo_domain::version::Precondition;
 
 use crate::error::ApiError;
 
-/// The grammar [`IfMatch`] accepts, as the OpenAPI document states it.
-pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#;
+/// The grammar [`IfMatch`] accepts, as the OpenAPI document states it: `*`, or entity tags
+/// separated by commas, empty list elements allowed (RFC 9110 §5.6.1).
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|[ \t,]*(W/)?"[!#-~\u0080-\u00ff]*"([ \t]*,[ \t,]*(W/)?"[!#-~\u0080-\u00ff]*")*[ \t,]*)$"#;
 
 /// The ETag of a resource at `version`.
 pub fn etag(version: i64) -> String {
@@ -33,48 +34,64 @@ impl FromRequest for IfMatch {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = match req.headers().get(header::IF_MATCH) {
             None => Ok(Precondition::None),
-            Some(value) => value
-                .to_str()
-                .ok()
-                .and_then(|v| parse(v.trim_matches([' ', '\t'])))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "If-Match must be * or a list of entity tags, such as \"3\" from a \
-                         previous response's ETag",
-                    )
-                }),
+            Some(value) => parse(value.as_bytes()).ok_or_else(|| {
+                ApiError::bad_request(
+                    "If-Match must be * or a list of entity tags, such as \"3\" from a previous \
+                     response's ETag",
+                )
+            }),
         };
         ready(parsed.map(IfMatch))
     }
 }
 
 /// Reads `*` or an entity-tag list; `None` when `value` is neither.
-fn parse(value: &str) -> Option<Precondition> {
-    if value == "*" {
+fn parse(value: &[u8]) -> Option<Precondition> {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t');
+    let trimmed = value.trim_ascii();
+    if trimmed == b"*" {
         return Some(Precondition::Exists);
     }
     let mut versions = Vec::new();
-    let mut rest = value;
+    let mut tags = 0;
+    let mut rest = trimmed;
     loop {
-        let (weak, after_weak) = match rest.strip_prefix("W/") {
+        // Empty list elements are allowed and ignored.
+        let skip = rest
+            .iter()
+            .take_while(|b| is_space(b) || **b == b',')
+            .count();
+        let separated = rest[..skip].contains(&b',');
+        rest = &rest[skip..];
+        if rest.is_empty() {
+            return (tags > 0).then_some(Precondition::OneOf(versions));
+        }
+        if tags > 0 && !separated {
+            return None;
+        }
+        let (weak, after_weak) = match rest.strip_prefix(b"W/") {
             Some(after) => (true, after),
             None => (false, rest),
         };
-        let opaque = after_weak.strip_prefix('"')?;
-        let end = opaque.find('"')?;
+        let opaque = after_weak.strip_prefix(b"\"")?;
+        let end = opaque.iter().position(|&b| b == b'"')?;
         let tag = &opaque[..end];
-        if !tag.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)) {
+        // etagc: %x21 / %x23-7E / obs-text
+        if !tag
+            .iter()
+            .all(|&b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+        {
             return None;
         }
-        let is_ours = !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit());
-        if let (false, true, Ok(version)) = (weak, is_ours, tag.parse::<i64>()) {
+        let ours = std::str::from_utf8(tag)
+            .ok()
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<i64>().ok());
+        if let (false, Some(version)) = (weak, ours) {
             versions.push(version);
         }
-        rest = opaque[end + 1..].trim_start_matches([' ', '\t']);
-        if rest.is_empty() {
-            return Some(Precondition::OneOf(versions));
-        }
-        rest = rest.strip_prefix(',')?.trim_start_matches([' ', '\t']);
+        tags += 1;
+        rest = &opaque[end + 1..];
     }
 }
 
@@ -84,21 +101,30 @@ mod tests {
 
     #[test]
     fn strong_etags_lists_and_star_parse() {
-        assert_eq!(parse("\"3\""), Some(Precondition::OneOf(vec![3])));
+        assert_eq!(parse(b"\"3\""), Some(Precondition::OneOf(vec![3])));
         assert_eq!(
-            parse("\"3\" , \"5\",\"8\""),
+            parse(b"\"3\" , \"5\",\"8\""),
             Some(Precondition::OneOf(vec![3, 5, 8]))
         );
-        assert_eq!(parse("*"), Some(Precondition::Exists));
+        assert_eq!(
+            parse(b", \"3\",, \"5\","),
+            Some(Precondition::OneOf(vec![3, 5])),
+            "empty list elements are ignored"
+        );
+        assert_eq!(parse(b"*"), Some(Precondition::Exists));
         assert_eq!(etag(7), "\"7\"");
     }
 
     #[test]
     fn weak_and_foreign_tags_are_well_formed_but_never_match() {
-        for never in ["W/\"3\"", "\"abc\"", "\"\"", "\"+3\"", "\"a,b\""] {
-            assert_eq!(parse(never), Some(Precondition::OneOf(vec![])), "{never}");
+        for never in ["W/\"3\"", "\"abc\"", "\"\"", "\"+3\"", "\"a,b\"", "\"é\""] {
+            assert_eq!(
+                parse(never.as_bytes()),
+                Some(Precondition::OneOf(vec![])),
+                "{never}"
+            );
         }
-        assert_eq!(parse("W/\"3\", \"4\""), Some(Precondition::OneOf(vec![4])));
+        assert_eq!(parse(b"W/\"3\", \"4\""), Some(Precondition::OneOf(vec![4])));
     }
 
     #[test]
@@ -107,13 +133,13 @@ mod tests {
             "3",
             "\"3",
             "\"3\" \"4\"",
-            "\"3\",",
-            ",\"3\"",
             "\"a b\"",
             "w/\"3\"",
             "**",
+            ",",
+            "",
         ] {
-            assert_eq!(parse(bad), None, "{bad}");
+            assert_eq!(parse(bad.as_bytes()), None, "{bad}");
         }
     }
 }

@@ -96,13 +96,92 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body is empty; send a JSON object",
         ));
     }
-    let document: serde_json::Value = serde_json::from_slice(bytes)
+    let Unambiguous(document) = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    if !document.is_object() {
+        // serde would otherwise bind an array to a struct's fields by position.
+        return Err(ApiError::Domain(DomainError::invalid(
+            "",
+            "the body must be a JSON object",
+        )));
+    }
     serde_path_to_error::deserialize(document).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
         ApiError::Domain(DomainError::invalid(field_name(&path, &message), message))
     })
+}
+
+/// A JSON document in which no object names a key twice: serde_json would keep the last value
+/// silently, and two readers of one body must not disagree on what it says.
+struct Unambiguous(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Unambiguous {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UnambiguousVisitor)
+            .map(Unambiguous)
+    }
+}
+
+struct UnambiguousVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UnambiguousVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unambiguous(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Unambiguous(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} appears more than once in one object"
+                )));
+            }
+            object.insert(key, value);
+        }
+        Ok(object.into())
+    }
 }
 
 /// The dotted name of the field at fault. serde reports a missing field at its parent's path
@@ -189,6 +268,20 @@ mod tests {
         );
         let e = parse::<Outer>(br#"{"name":"a","inner":{}}"#).unwrap_err();
         assert_eq!(field_of(e).1, "inner.count");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_malformed_and_an_array_is_no_object() {
+        let e = parse::<Outer>(br#"{"name":"first","name":"second"}"#).unwrap_err();
+        assert_eq!(field_of(e).0, StatusCode::BAD_REQUEST);
+        let e = parse::<Outer>(br#"{"name":"a","inner":{"count":1,"count":2}}"#).unwrap_err();
+        assert_eq!(field_of(e).0, StatusCode::BAD_REQUEST);
+        let e = parse::<Outer>(br#"["a", null]"#).unwrap_err();
+        assert_eq!(
+            field_of(e),
+            (StatusCode::UNPROCESSABLE_ENTITY, String::new())
+        );
+        assert!(parse::<Outer>(br#"{"name":"a","inner":{"count":1}}"#).is_ok());
     }
 
     #[test]

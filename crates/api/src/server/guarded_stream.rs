@@ -1,17 +1,24 @@
 //! A client connection as actix sees it: bytes pass through the [`RequestGuard`] on their way in,
 //! and a request the guard refuses ends the stream there (actix sees the client stop sending);
 //! once actix has answered everything before it and closes the connection, the refusal's own
-//! problem+json answer is written last.
+//! problem+json answer is written last. A request head must arrive whole within a deadline of
+//! its first byte, on every request of a connection (actix times only the first), so a client
+//! trickling a head in a byte at a time cannot hold a connection for ever.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use std::future::Future;
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Sleep, sleep};
 
-use super::request_guard::{Refusal, RequestGuard};
+use super::request_guard::{Refusal, RequestGuard, Verdict};
+
 use crate::http::problem::{PROBLEM_JSON, Problem};
 
 /// A stream whose requests are checked before actix reads them.
@@ -24,12 +31,18 @@ pub struct GuardedStream<T> {
     offset: usize,
     /// The answer to a refused request, and how much of it is written.
     refusal: Option<(Vec<u8>, usize)>,
-    client_closed: bool,
+    /// Set once nothing more may reach actix: the client closed, or a request was refused or
+    /// broke its body.
+    ended: bool,
+    /// How long a head may take to arrive, and when the one arriving must be complete.
+    head_timeout: Duration,
+    head_deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl<T> GuardedStream<T> {
-    /// Guards `io`, a connection from `peer`.
-    pub fn new(io: T, peer: Option<SocketAddr>) -> Self {
+    /// Guards `io`, a connection from `peer` whose request heads must arrive within
+    /// `head_timeout`.
+    pub fn new(io: T, peer: Option<SocketAddr>, head_timeout: Duration) -> Self {
         Self {
             io,
             peer,
@@ -37,7 +50,9 @@ impl<T> GuardedStream<T> {
             ready: Vec::new(),
             offset: 0,
             refusal: None,
-            client_closed: false,
+            ended: false,
+            head_timeout,
+            head_deadline: None,
         }
     }
 
@@ -48,7 +63,15 @@ impl<T> GuardedStream<T> {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "the request has too many headers or they are too large".to_owned(),
             ),
+            Refusal::HeadTooSlow => (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request head did not arrive within {} ms",
+                    self.head_timeout.as_millis()
+                ),
+            ),
         };
+        self.ended = true;
         let request_id = uuid::Uuid::now_v7().to_string();
         log::info!(
             target: "circulo::access",
@@ -90,20 +113,33 @@ impl<T: AsyncRead + Unpin> AsyncRead for GuardedStream<T> {
                 }
                 return Poll::Ready(Ok(()));
             }
-            if this.refusal.is_some() || this.client_closed {
+            if this.ended {
                 // End of stream: actix finishes what it has and closes the connection.
                 return Poll::Ready(Ok(()));
+            }
+            if let Some(deadline) = &mut this.head_deadline
+                && deadline.as_mut().poll(cx).is_ready()
+            {
+                this.refuse(&Refusal::HeadTooSlow);
+                continue;
             }
             let mut scratch = [0_u8; 8192];
             let mut read = ReadBuf::new(&mut scratch);
             ready!(Pin::new(&mut this.io).poll_read(cx, &mut read))?;
             let got = read.filled();
             if got.is_empty() {
-                this.client_closed = true;
+                this.ended = true;
                 continue;
             }
-            if let Err(refusal) = this.guard.feed(got, &mut this.ready) {
-                this.refuse(&refusal);
+            match this.guard.feed(got, &mut this.ready) {
+                Verdict::Pass => {}
+                Verdict::Refuse(refusal) => this.refuse(&refusal),
+                Verdict::Stop => this.ended = true,
+            }
+            match (this.guard.awaits_head(), this.head_deadline.is_some()) {
+                (true, false) => this.head_deadline = Some(Box::pin(sleep(this.head_timeout))),
+                (false, true) => this.head_deadline = None,
+                _ => {}
             }
         }
     }

@@ -107,11 +107,10 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     let address = listener
         .local_addr()
         .map_err(|e| StartError::Setup(e.to_string()))?;
-    let server =
-        http_server(state, listener, config.workers).map_err(|source| StartError::Bind {
-            address: config.bind.clone(),
-            source,
-        })?;
+    let server = http_server(state, listener, config).map_err(|source| StartError::Bind {
+        address: config.bind.clone(),
+        source,
+    })?;
     Ok(Running {
         server,
         jobs: Jobs::start(&db),
@@ -153,8 +152,9 @@ async fn redirect_to_docs() -> actix_web::HttpResponse {
 fn http_server(
     state: AppState,
     listener: TcpListener,
-    workers: Option<usize>,
+    config: &Config,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let head_timeout = config.request_head_timeout;
     let api = openapi();
     let table = web::Data::new(RouteTable::from_openapi(&api));
     let state = web::Data::new(state);
@@ -190,15 +190,15 @@ fn http_server(
                     .map_err(|e: actix_web::Error| e.as_response_error().error_response()),
                 |()| AppConfig::default(),
             ));
-        fn_service(|io: TcpStream| async move {
+        fn_service(move |io: TcpStream| async move {
             let peer = io.peer_addr().ok();
             // Answers are written whole; waiting to fill a packet only adds latency.
             let _ = io.set_nodelay(true);
-            Ok::<_, DispatchError>((GuardedStream::new(io, peer), peer))
+            Ok::<_, DispatchError>((GuardedStream::new(io, peer, head_timeout), peer))
         })
         .and_then(http)
     })?;
-    if let Some(workers) = workers {
+    if let Some(workers) = config.workers {
         server = server.workers(workers);
     }
     Ok(server.run())

@@ -5,9 +5,10 @@
 //!
 //! The guard applies the same parser (`httparse`) with the same limits and the same header rules
 //! as actix, and refuses only what actix would refuse: whatever it lets through, actix handles
-//! as before. It follows each request's body (`Content-Length` or chunked) so it knows where the
-//! next head begins; on anything it does not understand it stops looking and lets the rest of the
-//! connection through untouched.
+//! as before. It follows each request's body (`Content-Length`, or chunked with actix's own
+//! chunk grammar) so it knows where the next head begins. A body whose chunks break that grammar
+//! is actix's to answer (its payload fails and the handler says so), so the guard lets nothing
+//! after it reach actix: the connection ends with that answer.
 
 use actix_web::http::{Method, Uri, header};
 
@@ -15,9 +16,6 @@ use actix_web::http::{Method, Uri, header};
 /// it buffers.
 const MAX_HEADERS: usize = 96;
 const MAX_HEAD_BYTES: usize = 131_072;
-/// The longest chunk-size or trailer section followed before giving up on following a body.
-const MAX_CHUNK_LINE: usize = 4096;
-const MAX_TRAILERS: usize = 16 * 1024;
 
 /// Why a request is refused before it reaches the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +24,20 @@ pub enum Refusal {
     Malformed(&'static str),
     /// 431: the head is larger, or has more headers, than accepted.
     HeadTooLarge,
+    /// 408: a request head was begun and not finished in time.
+    HeadTooSlow,
+}
+
+/// What the guard makes of the bytes it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Everything so far may reach actix.
+    Pass,
+    /// A request head is refused: answer it, after actix has answered what came before.
+    Refuse(Refusal),
+    /// A body broke its framing: actix answers the request it belongs to, and nothing after it
+    /// may reach actix.
+    Stop,
 }
 
 /// Where in the connection's byte stream the guard is.
@@ -37,20 +49,27 @@ enum State {
     Body(u64),
     /// Inside a chunked body.
     Chunked(Chunk),
-    /// No longer inspecting: everything passes.
+    /// After an upgrade: another protocol follows, which actix reads as one body to the end.
     Through,
+    /// After a broken body: nothing more is read.
+    Stopped,
 }
 
-#[derive(Debug)]
+/// actix's chunked-body grammar (`actix_http::h1::chunked`), one byte at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chunk {
-    /// Reading a chunk-size line.
-    Size(Vec<u8>),
-    /// Inside a chunk: this many data bytes are left.
+    SizeFirst,
+    SizeRest(u64),
+    SizeLws(u64),
+    Extension(u64),
+    SizeLf(u64),
     Data(u64),
-    /// After a chunk's data: this many bytes of its CRLF are left.
-    End(u8),
-    /// After the last chunk: the trailer section so far.
-    Trailers(Vec<u8>),
+    DataCr,
+    DataLf,
+    EndCr,
+    EndLf,
+    Trailer,
+    TrailerLf,
 }
 
 /// The guard of one connection.
@@ -69,12 +88,13 @@ impl Default for RequestGuard {
 
 impl RequestGuard {
     /// Takes the next bytes the client sent and appends to `pass` those actix may have now.
-    /// A refusal ends the connection: nothing after it may be passed on.
-    pub fn feed(&mut self, input: &[u8], pass: &mut Vec<u8>) -> Result<(), Refusal> {
+    /// After a refusal or a stop nothing more may be passed on.
+    pub fn feed(&mut self, input: &[u8], pass: &mut Vec<u8>) -> Verdict {
         let mut owned: Vec<u8>;
         let mut rest = input;
         while !rest.is_empty() {
             let used = match &mut self.state {
+                State::Stopped => return Verdict::Stop,
                 State::Through => rest.len(),
                 State::Head(head) => {
                     let new_line = rest.contains(&b'\n');
@@ -89,15 +109,19 @@ impl RequestGuard {
                     // A head can only be complete at a line's end: parse only when one arrived,
                     // so a head trickling in byte by byte is not parsed again for every byte.
                     if !new_line && head.len() < MAX_HEAD_BYTES {
-                        return Ok(());
+                        return Verdict::Pass;
                     }
                     let head = std::mem::take(head);
-                    match inspect_head(&head)? {
-                        None => {
-                            self.state = State::Head(head);
-                            return Ok(());
+                    match inspect_head(&head) {
+                        Err(refusal) => {
+                            self.state = State::Stopped;
+                            return Verdict::Refuse(refusal);
                         }
-                        Some((length, next)) => {
+                        Ok(None) => {
+                            self.state = State::Head(head);
+                            return Verdict::Pass;
+                        }
+                        Ok(Some((length, next))) => {
                             pass.extend_from_slice(&head[..length]);
                             self.state = next;
                             // What was buffered past the head belongs to the body or the next.
@@ -115,18 +139,28 @@ impl RequestGuard {
                     }
                     take
                 }
-                State::Chunked(chunk) => {
-                    let (used, next) = follow_chunk(chunk, rest);
-                    if let Some(next) = next {
-                        self.state = next;
+                State::Chunked(chunk) => match follow_chunk(chunk, rest) {
+                    Some((used, done)) => {
+                        if done {
+                            self.state = State::Head(Vec::new());
+                        }
+                        used
                     }
-                    used
-                }
+                    None => {
+                        self.state = State::Stopped;
+                        return Verdict::Stop;
+                    }
+                },
             };
             pass.extend_from_slice(&rest[..used]);
             rest = &rest[used..];
         }
-        Ok(())
+        Verdict::Pass
+    }
+
+    /// Whether a request head has begun and is not complete yet.
+    pub fn awaits_head(&self) -> bool {
+        matches!(&self.state, State::Head(head) if !head.is_empty())
     }
 }
 
@@ -156,7 +190,6 @@ fn inspect_head(head: &[u8]) -> Result<Option<(usize, State)>, Refusal> {
     let http11 = request.version == Some(1);
     Ok(Some((length, framing(request.headers, http11)?)))
 }
-
 /// What follows a valid head, under the rules actix applies to its headers.
 fn framing(headers: &[httparse::Header<'_>], http11: bool) -> Result<State, Refusal> {
     let mut content_length = None;
@@ -222,7 +255,7 @@ fn framing(headers: &[httparse::Header<'_>], http11: bool) -> Result<State, Refu
         }
     }
     Ok(if chunked {
-        State::Chunked(Chunk::Size(Vec::new()))
+        State::Chunked(Chunk::SizeFirst)
     } else if websocket {
         // Another protocol follows; not ours to read.
         State::Through
@@ -234,70 +267,59 @@ fn framing(headers: &[httparse::Header<'_>], http11: bool) -> Result<State, Refu
     })
 }
 
-/// Follows a chunked body over `input`: how many of its bytes belong to the body, and the state
-/// to move to when it changes. Anything unexpected stops the inspection (actix will judge it).
-fn follow_chunk(chunk: &mut Chunk, input: &[u8]) -> (usize, Option<State>) {
-    match chunk {
-        Chunk::Size(line) => match input.iter().position(|&b| b == b'\n') {
-            None if line.len() + input.len() > MAX_CHUNK_LINE => {
-                (input.len(), Some(State::Through))
-            }
-            None => {
-                line.extend_from_slice(input);
-                (input.len(), None)
-            }
-            Some(end) => {
-                line.extend_from_slice(&input[..=end]);
-                let next = match chunk_size(line) {
-                    Some(0) => State::Chunked(Chunk::Trailers(Vec::new())),
-                    Some(size) => State::Chunked(Chunk::Data(size)),
-                    None => State::Through,
-                };
-                (end + 1, Some(next))
-            }
-        },
-        Chunk::Data(left) => {
-            let take = usize::try_from(*left).map_or(input.len(), |l| l.min(input.len()));
+/// Follows a chunked body over `input`: how many of its bytes belong to the body and whether
+/// the body ended there, or `None` when the bytes break actix's chunk grammar.
+fn follow_chunk(chunk: &mut Chunk, input: &[u8]) -> Option<(usize, bool)> {
+    let mut used = 0;
+    while used < input.len() {
+        if let Chunk::Data(left) = chunk {
+            let take =
+                usize::try_from(*left).map_or(input.len() - used, |l| l.min(input.len() - used));
             *left -= take as u64;
-            let next = (*left == 0).then_some(State::Chunked(Chunk::End(2)));
-            (take, next)
-        }
-        Chunk::End(left) => {
-            let expected: &[u8] = if *left == 2 { b"\r\n" } else { b"\n" };
-            let take = usize::from(*left).min(input.len());
-            if input[..take] != expected[..take] {
-                return (0, Some(State::Through));
+            used += take;
+            if *left == 0 {
+                *chunk = Chunk::DataCr;
             }
-            *left -= take as u8;
-            let next = (*left == 0).then_some(State::Chunked(Chunk::Size(Vec::new())));
-            (take, next)
+            continue;
         }
-        Chunk::Trailers(section) => {
-            // The section ends at an empty line: at once when there are no trailers, else after
-            // the last one's CRLF.
-            for (i, &byte) in input.iter().enumerate() {
-                section.push(byte);
-                if section == b"\r\n" || section.ends_with(b"\r\n\r\n") {
-                    return (i + 1, Some(State::Head(Vec::new())));
-                }
-                if section.len() > MAX_TRAILERS {
-                    return (i + 1, Some(State::Through));
-                }
+        let byte = input[used];
+        used += 1;
+        *chunk = match (*chunk, byte) {
+            (Chunk::SizeFirst, b) => Chunk::SizeRest(u64::from(hex(b)?)),
+            (Chunk::SizeRest(size), b'\t' | b' ') => Chunk::SizeLws(size),
+            (Chunk::SizeRest(size), b';') => Chunk::Extension(size),
+            (Chunk::SizeRest(size), b'\r') => Chunk::SizeLf(size),
+            (Chunk::SizeRest(size), b) => {
+                Chunk::SizeRest(size.checked_mul(16)? + u64::from(hex(b)?))
             }
-            (input.len(), None)
-        }
+            (Chunk::SizeLws(size), b'\t' | b' ') => Chunk::SizeLws(size),
+            (Chunk::SizeLws(size), b';') => Chunk::Extension(size),
+            (Chunk::SizeLws(size), b'\r') => Chunk::SizeLf(size),
+            (Chunk::Extension(size), b'\r') => Chunk::SizeLf(size),
+            (Chunk::Extension(_), 0x00..=0x08 | 0x0a..=0x1f | 0x7f) => return None,
+            (Chunk::Extension(size), _) => Chunk::Extension(size),
+            (Chunk::SizeLf(0), b'\n') => Chunk::EndCr,
+            (Chunk::SizeLf(size), b'\n') => Chunk::Data(size),
+            (Chunk::DataCr, b'\r') => Chunk::DataLf,
+            (Chunk::DataLf, b'\n') => Chunk::SizeFirst,
+            (Chunk::EndCr, b'\r') => Chunk::EndLf,
+            (Chunk::EndCr, _) | (Chunk::Trailer, _) if byte != b'\r' => Chunk::Trailer,
+            (Chunk::Trailer, _) => Chunk::TrailerLf,
+            (Chunk::TrailerLf, b'\n') => Chunk::EndCr,
+            (Chunk::EndLf, b'\n') => return Some((used, true)),
+            _ => return None,
+        };
     }
+    Some((used, false))
 }
 
-/// The size in a chunk-size line (`1a;ext=x\r\n`), when it is one.
-fn chunk_size(line: &[u8]) -> Option<u64> {
-    let line = line.strip_suffix(b"\n")?.strip_suffix(b"\r")?;
-    let digits = line.split(|&b| b == b';').next()?;
-    let digits = std::str::from_utf8(digits).ok()?.trim_matches([' ', '\t']);
-    if digits.is_empty() || digits.len() > 16 {
-        return None;
+fn hex(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
     }
-    u64::from_str_radix(digits, 16).ok()
 }
 
 #[cfg(test)]
@@ -306,14 +328,24 @@ mod tests {
 
     /// Feeds `input` in pieces of `step` bytes; what passed, and the refusal if any.
     fn run(input: &[u8], step: usize) -> (Vec<u8>, Option<Refusal>) {
+        let (pass, verdict) = verdict_of(input, step);
+        match verdict {
+            Verdict::Pass => (pass, None),
+            Verdict::Refuse(refusal) => (pass, Some(refusal)),
+            Verdict::Stop => panic!("stopped: {}", String::from_utf8_lossy(&pass)),
+        }
+    }
+
+    fn verdict_of(input: &[u8], step: usize) -> (Vec<u8>, Verdict) {
         let mut guard = RequestGuard::default();
         let mut pass = Vec::new();
         for piece in input.chunks(step) {
-            if let Err(refusal) = guard.feed(piece, &mut pass) {
-                return (pass, Some(refusal));
+            match guard.feed(piece, &mut pass) {
+                Verdict::Pass => {}
+                other => return (pass, other),
             }
         }
-        (pass, None)
+        (pass, Verdict::Pass)
     }
 
     const GET: &[u8] = b"GET /v1/teams HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -390,8 +422,53 @@ mod tests {
     }
 
     #[test]
-    fn an_unfollowable_chunked_body_is_left_to_actix() {
-        let input = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGARBAGE\r\n\r\n";
-        assert_eq!(run(input, 3), (input.to_vec(), None));
+    fn chunked_bodies_follow_actix_grammar_however_long_their_sizes_or_trailers() {
+        let mut input =
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000001\r\na\r\n0\r\n"
+                .to_vec();
+        for i in 0..2000 {
+            input.extend_from_slice(format!("X-Trailer-{i}: value\r\n").as_bytes());
+        }
+        input.extend_from_slice(b"\r\n");
+        input.extend_from_slice(GET);
+        assert_eq!(run(&input, 7), (input.clone(), None));
+        // And what follows them is still judged.
+        input.extend_from_slice(b"GARBAGE\r\n\r\n");
+        assert!(matches!(run(&input, 7).1, Some(Refusal::Malformed(_))));
+    }
+
+    #[test]
+    fn a_chunked_body_breaking_the_grammar_stops_the_connection_after_it() {
+        for broken in [
+            &b"zz\r\nGARBAGE\r\n\r\n"[..],
+            b"5\r\nhelloXX",
+            b"ffffffffffffffffff\r\n",
+            b"1;a\x01b\r\nx\r\n",
+        ] {
+            let mut input =
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            input.extend_from_slice(broken);
+            input.extend_from_slice(b"GET / HTTP/1.1\r\n\x01\r\n\r\n");
+            let (passed, verdict) = verdict_of(&input, 3);
+            assert_eq!(
+                verdict,
+                Verdict::Stop,
+                "{:?}",
+                String::from_utf8_lossy(broken)
+            );
+            assert!(
+                !passed.windows(5).any(|w| w == b"GET /"),
+                "nothing after it passed"
+            );
+        }
+    }
+
+    #[test]
+    fn an_upgrade_hands_the_rest_of_the_connection_to_actix() {
+        let mut input =
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
+                .to_vec();
+        input.extend_from_slice(b"\x01\x02 frames, not HTTP");
+        assert_eq!(run(&input, 5), (input.clone(), None));
     }
 }
