@@ -66,7 +66,8 @@ async fn a_follower_continuing_from_its_cursor_misses_no_entry_committed_meanwhi
             .await;
             done.store(true, Ordering::SeqCst);
         };
-        let follower = async {
+        // Two followers, so that placing waiting rows races too.
+        let follower = || async {
             let mut seen = HashSet::new();
             let mut cursor: Option<String> = None;
             loop {
@@ -80,7 +81,7 @@ async fn a_follower_continuing_from_its_cursor_misses_no_entry_committed_meanwhi
                 }
             }
         };
-        let ((), seen) = tokio::join!(writers, follower);
+        let ((), seen, seen_too) = tokio::join!(writers, follower(), follower());
 
         let everything: HashSet<String> = app
             .pages("/v1/audit-events?limit=200", &auditor)
@@ -93,13 +94,15 @@ async fn a_follower_continuing_from_its_cursor_misses_no_entry_committed_meanwhi
             WRITERS * WRITES_EACH + 1,
             "one entry per team and the org"
         );
-        let missed: Vec<&String> = everything.difference(&seen).collect();
-        assert!(
-            missed.is_empty(),
-            "{:?}: the follower never saw {} entries: {missed:?}",
-            app.backend,
-            missed.len()
-        );
+        for seen in [seen, seen_too] {
+            let missed: Vec<&String> = everything.difference(&seen).collect();
+            assert!(
+                missed.is_empty(),
+                "{:?}: a follower never saw {} entries: {missed:?}",
+                app.backend,
+                missed.len()
+            );
+        }
     })
     .await;
 }

@@ -1,7 +1,7 @@
 //! The write path's way of leaving no trace of a change's author (for anonymous feedback and
 //! employee scores, which come later): its audit entry names only the role, carries no request
 //! id, is dated to the day with an id that embeds only the date, and joins the audit feed only
-//! after its day, in an order that says nothing about the hour; its idempotency record names no
+//! after its day (its place would otherwise tell when it was made); its idempotency record names no
 //! caller and no hour either. No route uses it yet, so this drives the store directly, then reads
 //! the audit log through the API.
 
@@ -55,23 +55,16 @@ async fn an_untraced_change_leaves_no_author_request_or_hour_behind() {
             .await
             .expect(200);
         assert!(before.items().is_empty(), "{}", before.text);
-        assert_eq!(
-            db.place_untraced_entries().expect("placed"),
-            0,
-            "not before the day ends"
-        );
 
-        // The stored rows: no subject, no request id, midnight, an id that embeds only the date.
+        // The stored row: no subject, no request id, midnight, an id that embeds only the date.
+        // As if the day had passed, it joins the feed at the next read.
         let mut raw = RawConn::open(&app);
         let midnight = today().naive_utc();
         let yesterday = midnight - chrono::TimeDelta::days(1);
-        // As if the day had passed.
         raw.execute(&format!(
-            "UPDATE audit_events SET occurred_at = '{}' WHERE action = 'team.created'",
+            "UPDATE audit_events SET occurred_at = '{0}', feed_after = '{0}' WHERE action = 'team.created'",
             yesterday.format("%Y-%m-%d %H:%M:%S")
         ));
-        assert_eq!(db.place_untraced_entries().expect("placed"), 1);
-
         let after = app
             .get("/v1/audit-events?action=team.created", &owner)
             .await
@@ -92,14 +85,14 @@ async fn an_untraced_change_leaves_no_author_request_or_hour_behind() {
             format!("{}Z", yesterday.format("%Y-%m-%dT%H:%M:%S")),
             "{entry}"
         );
-        // Placed entries stay placed; later traced changes come after them.
-        assert_eq!(db.place_untraced_entries().expect("placed"), 0);
+        // Later traced changes come after it.
         app.create_team(&owner, "Loud team").await;
         let created = app
             .get("/v1/audit-events?action=team.created", &owner)
             .await
             .expect(200);
         assert_eq!(created.item_strings("id")[0], id.to_string());
+        assert_eq!(created.items().len(), 2);
 
         // The idempotency record names no caller.
         let (caller, key) = idempotency_record(&app.backend, &mut raw);

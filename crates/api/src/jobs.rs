@@ -1,6 +1,6 @@
 //! Background work that runs with the server, on every replica (each job is idempotent): the
-//! purge of expired idempotency keys and the placing of untraced audit entries in the feed once
-//! their day is over. Jobs start with [`crate::start`] and stop when the server stops.
+//! purge of expired idempotency keys now, the outbox's delivery later. Jobs start with
+//! [`crate::start`] and stop when the server stops.
 
 use std::time::Duration;
 
@@ -22,17 +22,12 @@ impl Jobs {
     /// Starts every job; each runs once at once, then every hour.
     pub fn start(db: &Db) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let tasks = vec![
-            spawn(
-                "purge expired idempotency keys",
-                db.clone(),
-                stopped.clone(),
-                |db| db.purge_expired_idempotency_keys(),
-            ),
-            spawn("place untraced audit entries", db.clone(), stopped, |db| {
-                db.place_untraced_entries()
-            }),
-        ];
+        let tasks = vec![spawn(
+            "purge expired idempotency keys",
+            db.clone(),
+            stopped,
+            |db| db.purge_expired_idempotency_keys(),
+        )];
         Self { stop, tasks }
     }
 

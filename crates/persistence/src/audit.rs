@@ -9,11 +9,14 @@ use circulo_domain::page::{FeedPosition, Page, PageRequest};
 
 use crate::db::Db;
 use crate::error::{StoreResult, corrupt};
+use crate::feed;
 use crate::rows::parse_id;
 use crate::schema::audit_events as a;
 use crate::time::{from_db, to_db};
+use crate::tx::in_write_transaction;
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = a)]
 struct AuditRow {
     org_id: String,
     id: String,
@@ -80,14 +83,20 @@ impl Db {
 }
 
 impl AuditLog<'_> {
-    /// Lists the audit events of `org` matching `filter` in feed order (the order their changes
-    /// committed in), oldest first. Untraced entries join the feed only after their day.
+    /// Lists the audit events of `org` matching `filter` in feed order, oldest first, after giving
+    /// the entries committed since the last read their places (`feed`). Untraced entries join
+    /// the feed only after their day.
     pub fn list(
         &self,
         org: OrgId,
         filter: &AuditFilter,
         page: PageRequest<FeedPosition>,
     ) -> StoreResult<Page<AuditEvent, FeedPosition>> {
+        if self.0.read(|conn| feed::waiting(conn, org))? {
+            self.0.write_unaudited(|conn| {
+                in_write_transaction(conn, |conn| feed::place(conn, org))
+            })?;
+        }
         self.0.read(|conn| {
             let mut query = a::table
                 .filter(a::org_id.eq(org.to_string()))
@@ -121,7 +130,8 @@ impl AuditLog<'_> {
             let rows = query
                 .order((a::position.asc(), a::id.asc()))
                 .limit(page.fetch_limit())
-                .load::<AuditRow>(conn)?;
+                .select(AuditRow::as_select())
+                .load(conn)?;
             let events: Vec<(FeedPosition, AuditEvent)> = rows
                 .into_iter()
                 .map(AuditRow::into_domain)

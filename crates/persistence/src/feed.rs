@@ -1,18 +1,28 @@
-//! Feed positions: a per-organization counter that orders the rows integrations follow (the audit
-//! log now; decisions and scores later). Ids cannot order a feed: on PostgreSQL a transaction
-//! that took an earlier id can commit after one that took a later id, and a client that already
-//! read past the later one would never see it. A position is taken under the counter's row lock,
-//! held until commit, so positions are handed out in commit order.
+//! Feed positions: the order of the rows integrations follow (the audit log now; decisions and
+//! scores later). Ids cannot give that order: on PostgreSQL a transaction that took an earlier id
+//! can commit after one that took a later id, and a client that had already read past the later
+//! one would never see it.
+//!
+//! So rows are written without a position, and a read of the feed first places the rows that
+//! have committed and are waiting: under the organization's counter lock, they take the next
+//! positions, in id order. A row committed later can only be placed later, after every position
+//! handed out before, so no client's cursor is ever passed by a row it has not seen. Writers never
+//! take the counter, so they do not queue behind each other's commits; the cost falls on feed
+//! reads that find rows waiting, which write once.
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use circulo_domain::OrgId;
 
 use crate::conn::DbConn;
-use crate::db::Db;
+use crate::dialect::PLACE_WAITING_AUDIT_EVENTS;
 use crate::error::StoreResult;
 use crate::schema::{audit_events as a, feed_positions as f};
-use crate::time::{to_db, today};
+use crate::time::{now, to_db};
+
+/// The most rows one read places; any left are placed by the next read.
+const PLACED_AT_ONCE: i64 = 10_000;
 
 /// Starts the feed of a new organization.
 pub(crate) fn start(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
@@ -22,59 +32,39 @@ pub(crate) fn start(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
     Ok(())
 }
 
-/// Takes the next `count` positions of `org`'s feed and returns the last of them.
-pub(crate) fn advance(conn: &mut DbConn, org: OrgId, count: i64) -> StoreResult<i64> {
-    Ok(
+/// Whether rows of `org` are waiting for a place in the audit feed (a cheap check outside any
+/// transaction: most reads find none and need not write).
+pub(crate) fn waiting(conn: &mut DbConn, org: OrgId) -> StoreResult<bool> {
+    let found = a::table
+        .filter(a::org_id.eq(org.to_string()))
+        .filter(a::position.is_null())
+        .filter(a::feed_after.le(to_db(now())))
+        .select(a::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Places the waiting audit rows of `org`, inside the caller's write transaction; returns how
+/// many.
+pub(crate) fn place(conn: &mut DbConn, org: OrgId) -> StoreResult<usize> {
+    // Locks the counter until commit: placers queue here, and each one sees the rows the one
+    // before it placed (and every row committed meanwhile).
+    let base: i64 = diesel::update(f::table.filter(f::org_id.eq(org.to_string())))
+        .set(f::position.eq(f::position))
+        .returning(f::position)
+        .get_result(conn)?;
+    let placed = diesel::sql_query(PLACE_WAITING_AUDIT_EVENTS.for_conn(conn))
+        .bind::<Text, _>(org.to_string())
+        .bind::<Timestamp, _>(to_db(now()))
+        .bind::<BigInt, _>(base)
+        .bind::<BigInt, _>(PLACED_AT_ONCE)
+        .execute(conn)?;
+    if placed > 0 {
+        let count = i64::try_from(placed).unwrap_or(i64::MAX);
         diesel::update(f::table.filter(f::org_id.eq(org.to_string())))
-            .set(f::position.eq(f::position + count))
-            .returning(f::position)
-            .get_result(conn)?,
-    )
-}
-
-impl Db {
-    /// Gives the untraced audit entries of past days their places in the feed, in an order that
-    /// says nothing about when in the day each was made (their ids are random within the date).
-    /// Returns how many entries were placed.
-    pub fn place_untraced_entries(&self) -> StoreResult<usize> {
-        let before = to_db(today());
-        self.write_unaudited(|conn| {
-            crate::tx::in_write_transaction(conn, |conn| {
-                let pending: Vec<(String, String)> = a::table
-                    .filter(a::position.is_null())
-                    .filter(a::occurred_at.lt(before))
-                    .select((a::org_id, a::id))
-                    .order((a::org_id, a::id))
-                    .load(conn)?;
-                let mut placed = 0;
-                for (org, ids) in group_by_org(pending) {
-                    let org: OrgId = crate::rows::parse_id("organization id", &org)?;
-                    let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
-                    let last = advance(conn, org, count)?;
-                    for (offset, id) in (0..count).rev().zip(ids.iter().rev()) {
-                        diesel::update(
-                            a::table
-                                .filter(a::org_id.eq(org.to_string()))
-                                .filter(a::id.eq(id)),
-                        )
-                        .set(a::position.eq(last - offset))
-                        .execute(conn)?;
-                        placed += 1;
-                    }
-                }
-                Ok(placed)
-            })
-        })
+            .set(f::position.eq(base + count))
+            .execute(conn)?;
     }
-}
-
-fn group_by_org(rows: Vec<(String, String)>) -> Vec<(String, Vec<String>)> {
-    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-    for (org, id) in rows {
-        match groups.last_mut() {
-            Some((current, ids)) if *current == org => ids.push(id),
-            _ => groups.push((org, vec![id])),
-        }
-    }
-    groups
+    Ok(placed)
 }

@@ -11,35 +11,8 @@ use diesel::sql_types::{BigInt, Text};
 use circulo_domain::{MemberId, OrgId};
 
 use crate::conn::DbConn;
+use crate::dialect::MANAGES;
 use crate::error::StoreResult;
-
-/// The dialects differ only in how parameters are written.
-const MANAGES: Dialects = Dialects {
-    postgres: "WITH RECURSIVE above(id) AS ( \
-            SELECT manager_id FROM members WHERE org_id = $1 AND id = $2 \
-            UNION \
-            SELECT m.manager_id FROM members m JOIN above ON m.org_id = $1 AND m.id = above.id \
-        ) SELECT COUNT(*) AS n FROM above WHERE id = $3",
-    sqlite: "WITH RECURSIVE above(id) AS ( \
-            SELECT manager_id FROM members WHERE org_id = ?1 AND id = ?2 \
-            UNION \
-            SELECT m.manager_id FROM members m JOIN above ON m.org_id = ?1 AND m.id = above.id \
-        ) SELECT COUNT(*) AS n FROM above WHERE id = ?3",
-};
-
-struct Dialects {
-    postgres: &'static str,
-    sqlite: &'static str,
-}
-
-impl Dialects {
-    fn for_conn(&self, conn: &DbConn) -> &'static str {
-        match conn {
-            DbConn::Pg(_) => self.postgres,
-            DbConn::Sqlite(_) => self.sqlite,
-        }
-    }
-}
 
 #[derive(QueryableByName)]
 struct Count {

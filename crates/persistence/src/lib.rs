@@ -6,6 +6,7 @@
 
 mod conn;
 mod db;
+mod dialect;
 mod error;
 mod feed;
 mod hierarchy;

@@ -60,6 +60,7 @@ diesel::table! {
         entity_id -> Text,
         request_id -> Nullable<Text>,
         changes -> Nullable<Text>,
+        feed_after -> Nullable<Timestamp>,
     }
 }
 

@@ -12,7 +12,6 @@ use circulo_domain::audit::Actor;
 
 use crate::conn::DbConn;
 use crate::error::StoreResult;
-use crate::feed;
 use crate::rows::snapshot;
 use crate::schema::audit_events;
 use crate::time::{date_id, now, to_db, today};
@@ -64,8 +63,6 @@ impl ChangeContext {
 pub struct WriteTx<'a> {
     conn: &'a mut DbConn,
     ctx: &'a ChangeContext,
-    /// This transaction's place in its organization's feed, taken at the first feed row.
-    position: Option<(OrgId, i64)>,
 }
 
 #[derive(Insertable)]
@@ -73,7 +70,6 @@ pub struct WriteTx<'a> {
 struct NewAuditRow<'a> {
     org_id: String,
     id: String,
-    position: Option<i64>,
     occurred_at: chrono::NaiveDateTime,
     actor_role: &'a str,
     actor_subject: Option<&'a str>,
@@ -82,15 +78,12 @@ struct NewAuditRow<'a> {
     entity_id: &'a str,
     request_id: Option<&'a str>,
     changes: Option<&'a str>,
+    feed_after: chrono::NaiveDateTime,
 }
 
 impl<'a> WriteTx<'a> {
     pub(crate) fn new(conn: &'a mut DbConn, ctx: &'a ChangeContext) -> Self {
-        Self {
-            conn,
-            ctx,
-            position: None,
-        }
+        Self { conn, ctx }
     }
 
     pub(crate) fn conn(&mut self) -> &mut DbConn {
@@ -113,15 +106,16 @@ impl<'a> WriteTx<'a> {
         state: &impl Serialize,
     ) -> StoreResult<()> {
         let changes = snapshot(state)?;
-        let (id, position) = if self.ctx.traced {
-            (uuid::Uuid::now_v7(), Some(self.feed_position(org)?))
+        // An entry joins the audit feed when the feed is next read (`feed::place`); an untraced
+        // one only after its day, so its place says nothing about its hour.
+        let (id, feed_after) = if self.ctx.traced {
+            (uuid::Uuid::now_v7(), self.ctx.recorded_at())
         } else {
-            (date_id(), None)
+            (date_id(), today() + chrono::TimeDelta::days(1))
         };
         let row = NewAuditRow {
             org_id: org.to_string(),
             id: id.to_string(),
-            position,
             occurred_at: to_db(self.ctx.recorded_at()),
             actor_role: &self.ctx.actor.role,
             actor_subject: self.ctx.actor.subject.as_deref(),
@@ -130,25 +124,12 @@ impl<'a> WriteTx<'a> {
             entity_id,
             request_id: self.ctx.request_id.as_deref(),
             changes: Some(&changes),
+            feed_after: to_db(feed_after),
         };
         diesel::insert_into(audit_events::table)
             .values(&row)
             .execute(self.conn)?;
         Ok(())
-    }
-
-    /// This transaction's position in `org`'s feed. Taking it locks the organization's feed
-    /// counter until commit, so positions are handed out in commit order: a client following a
-    /// feed never finds a row appear behind its cursor. Take it as late as the change allows.
-    pub(crate) fn feed_position(&mut self, org: OrgId) -> StoreResult<i64> {
-        match self.position {
-            Some((held, position)) if held == org => Ok(position),
-            _ => {
-                let position = feed::advance(self.conn, org, 1)?;
-                self.position = Some((org, position));
-                Ok(position)
-            }
-        }
     }
 }
 

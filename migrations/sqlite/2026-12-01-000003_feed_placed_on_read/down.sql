@@ -1,0 +1,2 @@
+DROP INDEX audit_events_waiting;
+ALTER TABLE audit_events DROP COLUMN feed_after;
