@@ -79,7 +79,7 @@ pg_round() {
 
 # The statements the API runs for each path (org existence is cached; an owner token names no
 # member, so no member lookup): a read by primary key, a page of 51 rows, and a creation's
-# transaction with its feed position and audit entry. (No ":" right before a name in the literals:
+# transaction with its audit entry. (No ":" right before a name in the literals:
 # pgbench would read it as a variable.)
 cat >"$work/get.sql" <<'SQL'
 SELECT org_id, id, name, lead_member_id, version, created_at, updated_at FROM teams WHERE org_id = :org AND id = :team;
@@ -92,10 +92,9 @@ cat >"$work/create.sql" <<'SQL'
 BEGIN;
 INSERT INTO members (org_id, id, external_id, display_name, email, role, team_id, manager_id, strengths, active, version, created_at, updated_at)
     VALUES (:org, gen_random_uuid()::text, NULL, 'Bench', NULL, 'staff', NULL, NULL, '[]', true, 1, now(), now());
-UPDATE feed_positions SET position = position + 1 WHERE org_id = :org RETURNING position;
-INSERT INTO audit_events (org_id, id, position, occurred_at, actor_role, actor_subject, action, entity_type, entity_id, request_id, changes)
-    VALUES (:org, gen_random_uuid()::text, 1, now(), 'owner', 'owner', 'member.created', 'member', 'x', 'r',
-            '{"id": "x", "external_id": null, "display_name": "Bench", "email": null, "role": "staff", "team_id": null, "manager_id": null, "strengths": [], "active": true, "version": 1}');
+INSERT INTO audit_events (org_id, id, occurred_at, actor_role, actor_subject, action, entity_type, entity_id, request_id, changes, feed_after)
+    VALUES (:org, gen_random_uuid()::text, now(), 'owner', 'owner', 'member.created', 'member', 'x', 'r',
+            '{"id": "x", "external_id": null, "display_name": "Bench", "email": null, "role": "staff", "team_id": null, "manager_id": null, "strengths": [], "active": true, "version": 1}', now());
 COMMIT;
 SQL
 

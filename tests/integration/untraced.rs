@@ -82,9 +82,15 @@ async fn an_untraced_change_leaves_no_author_request_or_hour_behind() {
         );
         assert_eq!(
             entry["occurred_at"],
-            format!("{}Z", yesterday.format("%Y-%m-%dT%H:%M:%S")),
+            format!("{}.000000Z", yesterday.format("%Y-%m-%dT%H:%M:%S")),
             "{entry}"
         );
+        // What the change created says no more: its id and timestamps carry only the date.
+        let team = uuid::Uuid::parse_str(entry["entity_id"].as_str().expect("id")).expect("uuid");
+        let (seconds, nanos) = team.get_timestamp().expect("v7").to_unix();
+        assert_eq!((seconds % 86_400, nanos), (0, 0), "{entry}");
+        let created = entry["changes"]["created_at"].as_str().expect("created_at");
+        assert!(created.ends_with("T00:00:00.000000Z"), "{entry}");
         // Later traced changes come after it.
         app.create_team(&owner, "Loud team").await;
         let created = app

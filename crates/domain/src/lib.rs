@@ -10,6 +10,7 @@ pub mod page;
 pub mod principal;
 pub mod team;
 pub mod text;
+pub mod timestamp;
 pub mod version;
 pub mod window;
 

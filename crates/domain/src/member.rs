@@ -82,8 +82,10 @@ pub struct Member {
     /// Optimistic-concurrency version.
     pub version: i64,
     /// When the member was created.
+    #[serde(serialize_with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When the member last changed.
+    #[serde(serialize_with = "crate::timestamp::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

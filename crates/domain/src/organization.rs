@@ -180,8 +180,10 @@ pub struct Organization {
     /// Optimistic-concurrency version, bumped by every change.
     pub version: i64,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "crate::timestamp::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -133,14 +133,40 @@ impl ConnectionManager {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(|e| ConnectError::Connect(e.to_string()))?;
-                // Foreign keys are off in SQLite unless asked for; WAL lets readers run beside
-                // the one writer; the busy timeout bounds the wait for another process's lock.
+                // Foreign keys are off in SQLite unless asked for; the busy timeout bounds the
+                // wait for another process's lock.
                 conn.batch_execute(&format!(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {lock_ms}; \
-                     PRAGMA journal_mode = WAL;"
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {lock_ms};"
                 ))?;
+                use_wal(&mut conn, self.deadlines.lock)?;
                 Ok(DbConn::Sqlite(conn))
             }
+        }
+    }
+}
+
+/// Puts the database in WAL mode (readers run beside the one writer), once: the mode is kept in
+/// the file. Switching needs the database to itself, and SQLite answers "locked" at once rather
+/// than waiting when another connection is busy, so the switch is retried until `deadline`.
+fn use_wal(conn: &mut SqliteConnection, deadline: Duration) -> Result<(), ConnectError> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct JournalMode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let mode = diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(conn)?;
+        if mode.journal_mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn.batch_execute("PRAGMA journal_mode = WAL") {
+            Ok(()) => return Ok(()),
+            Err(e) if started.elapsed() < deadline && e.to_string().contains("locked") => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }

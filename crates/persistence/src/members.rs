@@ -16,7 +16,7 @@ use crate::locks::{Keyed, lock_member_by_external_id, lock_name, lock_row};
 use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
 use crate::schema::members as m;
 use crate::teams::team_exists;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::tx::WriteTx;
 
 #[derive(Queryable, Insertable)]
@@ -238,12 +238,12 @@ impl MemberWrites<'_, '_> {
 }
 
 fn insert(tx: &mut WriteTx<'_>, org: OrgId, fields: MemberFields) -> StoreResult<Member> {
-    let id = MemberId::generate();
+    let id = MemberId::from_uuid(tx.new_uuid());
     check_references(tx.conn(), org, id, &fields, None)?;
     if let Some(external_id) = &fields.external_id {
         check_external_id_free(tx.conn(), org, external_id)?;
     }
-    let at = now();
+    let at = tx.now();
     let member = Member {
         id,
         external_id: fields.external_id,
@@ -289,7 +289,7 @@ fn replace(
         strengths: fields.strengths,
         active: fields.active.unwrap_or(current.active),
         version: current.version + 1,
-        updated_at: now(),
+        updated_at: tx.now(),
         ..current.clone()
     };
     let row = MemberRow::from_domain(org, &next)?;

@@ -17,7 +17,7 @@ use crate::feed;
 use crate::locks::lock_organization;
 use crate::rows::{check_version, lost_update, parse_id};
 use crate::schema::organizations as o;
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::tx::WriteTx;
 
 #[derive(Queryable, Insertable)]
@@ -104,9 +104,9 @@ impl OrganizationWrites<'_, '_> {
     /// Creates an organization with default settings.
     pub fn create(self, new: &NewOrganization) -> StoreResult<Organization> {
         let tx = self.0;
-        let at = now();
+        let at = tx.now();
         let org = Organization {
-            id: OrgId::generate(),
+            id: OrgId::from_uuid(tx.new_uuid()),
             name: new.name.clone(),
             currency: new.currency.clone(),
             timezone: new.timezone,
@@ -137,7 +137,7 @@ impl OrganizationWrites<'_, '_> {
         check_version(expected_version, current.version)?;
         let mut next = current.clone().patched(patch);
         next.version = current.version + 1;
-        next.updated_at = now();
+        next.updated_at = tx.now();
         let row = OrganizationRow::from_domain(&next);
         let updated = diesel::update(
             o::table

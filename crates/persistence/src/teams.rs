@@ -15,7 +15,7 @@ use crate::locks::{Keyed, lock_row};
 use crate::members::member_exists;
 use crate::rows::{check_version, lost_update, parse_id, parse_opt_id};
 use crate::schema::{members as m, teams as t};
-use crate::time::{from_db, now, to_db};
+use crate::time::{from_db, to_db};
 use crate::tx::WriteTx;
 
 #[derive(Queryable, Insertable)]
@@ -107,9 +107,9 @@ impl TeamWrites<'_, '_> {
     /// Creates a team; the name must be free and the lead a member of the organization.
     pub fn create(self, org: OrgId, new: &NewTeam) -> StoreResult<Team> {
         let tx = self.0;
-        let at = now();
+        let at = tx.now();
         let team = Team {
-            id: TeamId::generate(),
+            id: TeamId::from_uuid(tx.new_uuid()),
             name: new.name.clone(),
             lead_member_id: new.lead_member_id,
             version: 1,
@@ -147,7 +147,7 @@ impl TeamWrites<'_, '_> {
                 check_name_free(tx.conn(), org, &next.name, Some(id))?;
             }
             next.version = current.version + 1;
-            next.updated_at = now();
+            next.updated_at = tx.now();
             let row = TeamRow::from_domain(org, &next);
             let updated = diesel::update(
                 t::table

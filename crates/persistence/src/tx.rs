@@ -95,6 +95,21 @@ impl<'a> WriteTx<'a> {
         self.ctx
     }
 
+    /// The time this change records: now, or the start of the day for an untraced change.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ctx.recorded_at()
+    }
+
+    /// A fresh id for a row this change creates: time-ordered, with its time cut to the date for
+    /// an untraced change (a UUIDv7 otherwise carries the millisecond it was made).
+    pub fn new_uuid(&self) -> uuid::Uuid {
+        if self.ctx.traced {
+            uuid::Uuid::now_v7()
+        } else {
+            date_id()
+        }
+    }
+
     /// Records that `action` happened to `entity_type` `entity_id` in `org`, leaving it in
     /// `state`, in the audit log of this transaction.
     pub(crate) fn record(

@@ -46,6 +46,8 @@ pub struct JwksClient {
 }
 
 struct Inner {
+    /// Counts successful fetches: what a key verified stays verified only within a generation.
+    generation: std::sync::atomic::AtomicU64,
     http: reqwest::Client,
     url: String,
     timing: JwksTiming,
@@ -80,6 +82,7 @@ impl JwksClient {
             .build()?;
         Ok(Self {
             inner: Arc::new(Inner {
+                generation: std::sync::atomic::AtomicU64::new(0),
                 http,
                 url,
                 timing,
@@ -87,6 +90,18 @@ impl JwksClient {
                 fetching: Mutex::new(()),
             }),
         })
+    }
+
+    /// The current generation of keys (see [`crate::auth::verified`]).
+    pub(super) fn generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How long a token checked with these keys may be trusted without checking it again.
+    pub(super) fn trust_for(&self) -> Duration {
+        self.inner.timing.max_key_age
     }
 
     /// The key `kid`, which must suit `alg`.
@@ -130,6 +145,9 @@ impl JwksClient {
                     .filter_map(|k| k.common.key_id.clone().map(|kid| (kid, k)))
                     .collect();
                 let now = Some(Instant::now());
+                self.inner
+                    .generation
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 *self.inner.keys.write().await = Cache {
                     keys,
                     fetched_at: now,

@@ -8,6 +8,7 @@
 mod jwks;
 mod mint;
 mod standing;
+mod verified;
 mod verifier;
 
 use actix_web::dev::Payload;

@@ -11,7 +11,10 @@ use serde::Deserialize;
 use circulo_domain::OrgId;
 use circulo_domain::principal::{Principal, Role, parse_scopes};
 
+use std::sync::Arc;
+
 use super::jwks::JwksClient;
+use super::verified::VerifiedTokens;
 use crate::error::ApiError;
 
 /// How tokens are checked.
@@ -32,6 +35,15 @@ pub struct AuthConfig {
 pub struct TokenVerifier {
     config: AuthConfig,
     hs256: Option<DecodingKey>,
+    validations: Arc<Validations>,
+    verified: Arc<VerifiedTokens>,
+}
+
+/// The checks of each accepted algorithm, built once.
+struct Validations {
+    hs256: Validation,
+    rs256: Validation,
+    es256: Validation,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +53,7 @@ struct Claims {
     role: String,
     #[serde(default)]
     scope: Option<String>,
+    exp: u64,
 }
 
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -50,11 +63,25 @@ impl TokenVerifier {
     /// A verifier for `config`.
     pub fn new(config: AuthConfig) -> Self {
         let hs256 = config.hs256_secret.as_deref().map(DecodingKey::from_secret);
-        Self { config, hs256 }
+        let validations = Validations {
+            hs256: validation(&config, Algorithm::HS256),
+            rs256: validation(&config, Algorithm::RS256),
+            es256: validation(&config, Algorithm::ES256),
+        };
+        Self {
+            config,
+            hs256,
+            validations: Arc::new(validations),
+            verified: Arc::default(),
+        }
     }
 
     /// Verifies `token` and reads its claims into a principal.
     pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let generation = self.config.jwks.as_ref().map_or(0, JwksClient::generation);
+        if let Some(principal) = self.verified.get(token, generation) {
+            return Ok(principal);
+        }
         let header = decode_header(token)
             .map_err(|_| unauthorized("the token is malformed or uses an unsupported algorithm"))?;
         if header.crit.is_some() {
@@ -84,36 +111,50 @@ impl TokenVerifier {
                 )));
             }
         };
-        let claims = decode::<Claims>(token, &key, &self.validation(header.alg))
+        let validation = match header.alg {
+            Algorithm::RS256 => &self.validations.rs256,
+            Algorithm::ES256 => &self.validations.es256,
+            _ => &self.validations.hs256,
+        };
+        let claims = decode::<Claims>(token, &key, validation)
             .map_err(|e| unauthorized(describe(e.kind())))?
             .claims;
-        principal_from(claims)
+        let exp = claims.exp;
+        let principal = principal_from(claims)?;
+        let trust_for = match (header.alg, &self.config.jwks) {
+            (Algorithm::RS256 | Algorithm::ES256, Some(jwks)) => jwks.trust_for(),
+            _ => super::verified::MAX_AGE,
+        };
+        self.verified
+            .insert(token, &principal, exp, generation, trust_for);
+        Ok(principal)
     }
+}
 
-    fn validation(&self, alg: Algorithm) -> Validation {
-        let mut v = Validation::new(alg);
-        v.algorithms = vec![alg];
-        v.leeway = LEEWAY_SECONDS;
-        v.validate_nbf = true;
-        let mut required = vec!["exp", "sub"];
-        match &self.config.issuer {
-            Some(issuer) => {
-                v.set_issuer(&[issuer]);
-                required.push("iss");
-            }
-            None => v.iss = None,
+/// The checks a token signed with `alg` must pass.
+fn validation(config: &AuthConfig, alg: Algorithm) -> Validation {
+    let mut v = Validation::new(alg);
+    v.algorithms = vec![alg];
+    v.leeway = LEEWAY_SECONDS;
+    v.validate_nbf = true;
+    let mut required = vec!["exp", "sub"];
+    match &config.issuer {
+        Some(issuer) => {
+            v.set_issuer(&[issuer]);
+            required.push("iss");
         }
-        match &self.config.audience {
-            Some(audience) => {
-                v.set_audience(&[audience]);
-                required.push("aud");
-            }
-            // Without a configured audience any `aud` is acceptable.
-            None => v.validate_aud = false,
-        }
-        v.set_required_spec_claims(&required);
-        v
+        None => v.iss = None,
     }
+    match &config.audience {
+        Some(audience) => {
+            v.set_audience(&[audience]);
+            required.push("aud");
+        }
+        // Without a configured audience any `aud` is acceptable.
+        None => v.validate_aud = false,
+    }
+    v.set_required_spec_claims(&required);
+    v
 }
 
 fn principal_from(claims: Claims) -> Result<Principal, ApiError> {

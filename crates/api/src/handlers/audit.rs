@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::pagination::{list_view, page_request};
 use crate::state::{AppState, read};
+use circulo_domain::timestamp::rfc3339;
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_audit_events);
@@ -39,6 +40,7 @@ pub struct AuditEventView {
     /// Time-ordered id.
     pub id: Uuid,
     /// When the change was committed.
+    #[serde(serialize_with = "rfc3339")]
     pub occurred_at: DateTime<Utc>,
     /// Who made it.
     pub actor: ActorView,

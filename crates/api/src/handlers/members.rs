@@ -27,6 +27,7 @@ use crate::http::pagination::{encode_cursor, page_request};
 use crate::http::problem::Problem;
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
+use circulo_domain::timestamp::rfc3339;
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_member)
@@ -156,8 +157,10 @@ pub struct MemberView {
     /// Changes with every update; send it back in `If-Match`.
     pub version: i64,
     /// When the member was created.
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When the member last changed.
+    #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -23,6 +23,7 @@ use crate::http::json::Json;
 use crate::http::problem::Problem;
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
+use circulo_domain::timestamp::rfc3339;
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_organization)
@@ -100,8 +101,10 @@ pub struct OrganizationView {
     /// Changes with every update; send it back in `If-Match`.
     pub version: i64,
     /// When the organization was created.
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

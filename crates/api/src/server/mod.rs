@@ -201,5 +201,12 @@ fn http_server(
     if let Some(workers) = config.workers {
         server = server.workers(workers);
     }
+    // Blocking threads beyond the connections they could use only wait for one, and every idle
+    // one makes the hop to the pool more expensive: as many as the pool has connections.
+    let workers = config.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let connections = usize::try_from(config.pool.max_size).unwrap_or(usize::MAX);
+    server = server.worker_max_blocking_threads(connections.div_ceil(workers).max(2));
     Ok(server.run())
 }
