@@ -3,7 +3,7 @@
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use circulo_domain::audit::Actor;
-use circulo_domain::organization::NewOrganization;
+use circulo_domain::organization::{OrganizationFields, RawOrganizationFields};
 use circulo_persistence::{
     ChangeContext, DatabaseUrl, Db, DbConn, PoolOptions, migrate, revert_all,
 };
@@ -35,9 +35,14 @@ fn migrations_run_up_down_and_up_again_on_every_backend() {
         )
         .expect("open");
         let ctx = ChangeContext::new(Actor::cli(), None);
-        let new = NewOrganization::parse("After migrations", "EUR", "UTC").expect("valid");
+        let fields = OrganizationFields::parse(RawOrganizationFields {
+            name: "After migrations",
+            currency: "EUR",
+            timezone: "UTC",
+        })
+        .expect("valid");
         let org = db
-            .write(&ctx, |tx| tx.organizations().create(&new))
+            .write(&ctx, |tx| tx.organizations().create(fields))
             .expect("the schema works after down and up");
         assert_eq!(
             db.organizations().get(org.id).expect("read back").name,

@@ -6,7 +6,7 @@
 //! the audit log through the API.
 
 use circulo_domain::OrgId;
-use circulo_domain::team::NewTeam;
+use circulo_domain::team::{RawTeamFields, TeamFields};
 use circulo_persistence::{
     ChangeContext, DatabaseUrl, Db, KeyClaim, PoolOptions, StoredResponse, Written, today,
 };
@@ -34,10 +34,14 @@ async fn an_untraced_change_leaves_no_author_request_or_hour_behind() {
         let org_id: OrgId = org.parse().expect("org id");
         let ctx = ChangeContext::untraced("staff");
         let claim = KeyClaim::untraced(Some(org.clone()), "derived-key".into(), "print".into());
-        let new = NewTeam::parse("Quiet team", None).expect("valid");
+        let fields = TeamFields::parse(RawTeamFields {
+            name: "Quiet team",
+            lead_member_id: None,
+        })
+        .expect("valid");
         let written = db
             .write_once(&ctx, &claim, |tx| {
-                tx.teams().create(org_id, &new)?;
+                tx.teams().create(org_id, fields)?;
                 Ok(answer())
             })
             .expect("written");

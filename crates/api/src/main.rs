@@ -12,7 +12,7 @@ use circulo_api::config::{
 use circulo_api::secret::{self, SecretSource};
 use circulo_api::{Config, openapi, start};
 use circulo_domain::audit::Actor;
-use circulo_domain::organization::NewOrganization;
+use circulo_domain::organization::{OrganizationFields, RawOrganizationFields};
 use circulo_persistence::{ChangeContext, Db, PoolOptions};
 
 type Failure = Box<dyn std::error::Error>;
@@ -106,11 +106,15 @@ fn token(common: &CommonArgs, args: &TokenArgs) -> Result<(), Failure> {
 }
 
 fn create_org(common: &CommonArgs, args: &OrgCreateArgs) -> Result<(), Failure> {
-    let new = NewOrganization::parse(&args.name, &args.currency, &args.timezone)?;
+    let fields = OrganizationFields::parse(RawOrganizationFields {
+        name: &args.name,
+        currency: &args.currency,
+        timezone: &args.timezone,
+    })?;
     let db = Db::open_single(&common.database_url()?, PoolOptions::default())?;
     db.migrate()?;
     let ctx = ChangeContext::new(Actor::cli(), None);
-    let org = db.write(&ctx, |tx| tx.organizations().create(&new))?;
+    let org = db.write(&ctx, |tx| tx.organizations().create(fields))?;
     let view = circulo_api::handlers::organizations::OrganizationView::from(org);
     println!("{}", serde_json::to_string_pretty(&view)?);
     Ok(())

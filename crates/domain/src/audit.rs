@@ -20,8 +20,8 @@ impl Actor {
     /// The caller as themselves.
     pub fn of(principal: &Principal) -> Self {
         Self {
-            role: principal.role.as_str().to_owned(),
-            subject: Some(principal.subject.clone()),
+            role: principal.role().as_str().to_owned(),
+            subject: Some(principal.subject().to_owned()),
         }
     }
 

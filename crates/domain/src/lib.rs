@@ -8,6 +8,7 @@ pub mod member;
 pub mod organization;
 pub mod page;
 pub mod principal;
+pub mod string_enum;
 pub mod team;
 pub mod text;
 pub mod timestamp;

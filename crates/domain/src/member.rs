@@ -1,8 +1,5 @@
 //! Members: the people who serve clients. They are deactivated, never deleted, because decisions,
-//! feedback and the audit log keep pointing at them.
-
-use std::fmt;
-use std::str::FromStr;
+//! feedback and the audit log keep pointing at them. Shaped like every resource (see `team.rs`).
 
 use chrono::{DateTime, Utc};
 
@@ -10,53 +7,26 @@ use crate::error::{DomainError, DomainResult, Validator};
 use crate::ids::{MemberId, TeamId};
 use crate::text;
 
-/// The role a member holds in the organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberRole {
-    /// Runs the business.
-    Owner,
-    /// Leads people.
-    Manager,
-    /// Serves clients.
-    Staff,
-}
-
-impl MemberRole {
-    /// The role's name in JSON and in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Manager => "manager",
-            Self::Staff => "staff",
-        }
-    }
-}
-
-impl fmt::Display for MemberRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for MemberRole {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "owner" => Ok(Self::Owner),
-            "manager" => Ok(Self::Manager),
-            "staff" => Ok(Self::Staff),
-            _ => Err(DomainError::invalid(
-                "role",
-                "must be one of owner, manager, staff",
-            )),
-        }
+crate::string_enum! {
+    /// The role a member holds in the organization.
+    pub enum MemberRole ("role") {
+        /// Runs the business: may do everything in it.
+        Owner = "owner",
+        /// Leads the people who report to them.
+        Manager = "manager",
+        /// Serves clients.
+        Staff = "staff",
     }
 }
 
 /// The most strengths a member may list.
 pub const MAX_STRENGTHS: usize = 20;
+/// The longest strength.
+pub const MAX_STRENGTH_CHARS: usize = 60;
+/// The longest display name.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
+/// The longest HR id.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
 /// A member as stored. It serializes as the API shows it, which is how the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -89,30 +59,8 @@ pub struct Member {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Every field of a member that a client sets: the body of a create or of an upsert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberFields {
-    /// The HR system's id.
-    pub external_id: Option<String>,
-    /// Display name.
-    pub display_name: String,
-    /// Work email.
-    pub email: Option<String>,
-    /// Role.
-    pub role: MemberRole,
-    /// Team.
-    pub team_id: Option<TeamId>,
-    /// Manager.
-    pub manager_id: Option<MemberId>,
-    /// Strengths.
-    pub strengths: Vec<String>,
-    /// Active or deactivated; `None` when the client did not say, which creates an active member
-    /// and leaves an existing one as it is (an HR sync that omits it never reactivates anyone).
-    pub active: Option<bool>,
-}
-
-/// Unvalidated member input as a client sent it.
-#[derive(Debug, Clone, Default)]
+/// A member's fields as a client sent them: the body of a create or of an upsert.
+#[derive(Debug, Clone, Copy)]
 pub struct RawMemberFields<'a> {
     /// The HR system's id.
     pub external_id: Option<&'a str>,
@@ -120,54 +68,29 @@ pub struct RawMemberFields<'a> {
     pub display_name: &'a str,
     /// Work email.
     pub email: Option<&'a str>,
-    /// Role name.
-    pub role: &'a str,
+    /// Role.
+    pub role: MemberRole,
     /// Team.
     pub team_id: Option<TeamId>,
     /// Manager.
     pub manager_id: Option<MemberId>,
     /// Strengths.
     pub strengths: &'a [String],
-    /// Active; defaults to true.
+    /// Active, when the client said.
     pub active: Option<bool>,
 }
 
-/// Validates the HR system's id for a member.
-pub fn external_id(raw: &str) -> DomainResult<String> {
-    text::single_line("external_id", raw, 255)
-}
-
-/// Validates a display name.
-pub fn display_name(raw: &str) -> DomainResult<String> {
-    text::single_line("display_name", raw, 200)
-}
-
-/// Validates a member's email.
-pub fn email(raw: &str) -> DomainResult<String> {
-    text::email("email", raw)
-}
-
-/// Validates a list of strengths: at most 20, each 1–60 characters, no repeats.
-pub fn strengths(raw: &[String]) -> DomainResult<Vec<String>> {
-    if raw.len() > MAX_STRENGTHS {
-        return Err(DomainError::invalid(
-            "strengths",
-            format!("at most {MAX_STRENGTHS} strengths"),
-        ));
-    }
-    let mut v = Validator::new();
-    let mut out: Vec<String> = Vec::with_capacity(raw.len());
-    for (i, s) in raw.iter().enumerate() {
-        let field = format!("strengths[{i}]");
-        if let Some(s) = v.check(text::single_line(&field, s, 60)) {
-            if out.contains(&s) {
-                v.fail(field, "repeats an earlier strength");
-            } else {
-                out.push(s);
-            }
-        }
-    }
-    v.finish().map(|()| out)
+/// Every field of a member a client sets, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberFields {
+    external_id: Option<String>,
+    display_name: String,
+    email: Option<String>,
+    role: MemberRole,
+    team_id: Option<TeamId>,
+    manager_id: Option<MemberId>,
+    strengths: Vec<String>,
+    active: Option<bool>,
 }
 
 impl MemberFields {
@@ -177,14 +100,13 @@ impl MemberFields {
         let external_id = raw.external_id.map(|s| v.check(external_id(s)));
         let display_name = v.check(display_name(raw.display_name));
         let email = raw.email.map(|s| v.check(email(s)));
-        let role = v.check(raw.role.parse::<MemberRole>());
         let strengths = v.check(strengths(raw.strengths));
         v.build(|| {
             Some(Self {
                 external_id: external_id.map(|e| e.ok_or(())).transpose().ok()?,
                 display_name: display_name?,
                 email: email.map(|e| e.ok_or(())).transpose().ok()?,
-                role: role?,
+                role: raw.role,
                 team_id: raw.team_id,
                 manager_id: raw.manager_id,
                 strengths: strengths?,
@@ -192,46 +114,22 @@ impl MemberFields {
             })
         })
     }
-}
 
-/// A validated change to a member; `None` leaves a field as it is, `Some(None)` clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemberPatch {
-    /// HR id.
-    pub external_id: Option<Option<String>>,
-    /// Display name.
-    pub display_name: Option<String>,
-    /// Email.
-    pub email: Option<Option<String>>,
-    /// Role.
-    pub role: Option<MemberRole>,
-    /// Team.
-    pub team_id: Option<Option<TeamId>>,
-    /// Manager.
-    pub manager_id: Option<Option<MemberId>>,
-    /// Strengths.
-    pub strengths: Option<Vec<String>>,
-    /// Active.
-    pub active: Option<bool>,
-}
-
-impl Member {
-    /// The settable fields of this member.
-    pub fn fields(&self) -> MemberFields {
-        MemberFields {
-            external_id: self.external_id.clone(),
-            display_name: self.display_name.clone(),
-            email: self.email.clone(),
-            role: self.role,
-            team_id: self.team_id,
-            manager_id: self.manager_id,
-            strengths: self.strengths.clone(),
-            active: Some(self.active),
-        }
+    /// The HR system's id.
+    pub fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
     }
-}
 
-impl MemberFields {
+    /// The team.
+    pub fn team_id(&self) -> Option<TeamId> {
+        self.team_id
+    }
+
+    /// The manager.
+    pub fn manager_id(&self) -> Option<MemberId> {
+        self.manager_id
+    }
+
     /// These fields with `patch` applied.
     pub fn patched(mut self, patch: MemberPatch) -> Self {
         if let Some(v) = patch.external_id {
@@ -275,41 +173,201 @@ impl MemberFields {
     }
 }
 
+/// A change to a member as a client sent it: `None` leaves a field as it is, `Some(None)` clears
+/// an optional one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawMemberPatch<'a> {
+    /// The HR system's id, or none.
+    pub external_id: Option<Option<&'a str>>,
+    /// Display name.
+    pub display_name: Option<&'a str>,
+    /// Email, or none.
+    pub email: Option<Option<&'a str>>,
+    /// Role.
+    pub role: Option<MemberRole>,
+    /// Team, or none.
+    pub team_id: Option<Option<TeamId>>,
+    /// Manager, or none.
+    pub manager_id: Option<Option<MemberId>>,
+    /// Strengths, replacing the list.
+    pub strengths: Option<&'a [String]>,
+    /// Active or deactivated.
+    pub active: Option<bool>,
+}
+
+/// A validated change to a member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberPatch {
+    external_id: Option<Option<String>>,
+    display_name: Option<String>,
+    email: Option<Option<String>>,
+    role: Option<MemberRole>,
+    team_id: Option<Option<TeamId>>,
+    manager_id: Option<Option<MemberId>>,
+    strengths: Option<Vec<String>>,
+    active: Option<bool>,
+}
+
+impl MemberPatch {
+    /// Validates every field given, reporting all failures together.
+    pub fn parse(raw: RawMemberPatch<'_>) -> DomainResult<Self> {
+        let mut v = Validator::new();
+        let patch = Self {
+            external_id: raw
+                .external_id
+                .map(|e| e.and_then(|e| v.check(external_id(e)))),
+            display_name: raw.display_name.and_then(|n| v.check(display_name(n))),
+            email: raw.email.map(|e| e.and_then(|e| v.check(email(e)))),
+            role: raw.role,
+            team_id: raw.team_id,
+            manager_id: raw.manager_id,
+            strengths: raw.strengths.and_then(|s| v.check(strengths(s))),
+            active: raw.active,
+        };
+        v.finish().map(|()| patch)
+    }
+}
+
+/// Validates the HR system's id for a member.
+fn external_id(raw: &str) -> DomainResult<String> {
+    text::single_line("external_id", raw, MAX_EXTERNAL_ID_CHARS)
+}
+
+/// Validates a display name.
+fn display_name(raw: &str) -> DomainResult<String> {
+    text::single_line("display_name", raw, MAX_DISPLAY_NAME_CHARS)
+}
+
+/// Validates a member's email.
+fn email(raw: &str) -> DomainResult<String> {
+    text::email("email", raw)
+}
+
+/// Validates a list of strengths: at most 20, each 1–60 characters, no repeats.
+fn strengths(raw: &[String]) -> DomainResult<Vec<String>> {
+    if raw.len() > MAX_STRENGTHS {
+        return Err(DomainError::invalid(
+            "strengths",
+            format!("at most {MAX_STRENGTHS} strengths"),
+        ));
+    }
+    let mut v = Validator::new();
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, s) in raw.iter().enumerate() {
+        let field = format!("strengths[{i}]");
+        if let Some(s) = v.check(text::single_line(&field, s, MAX_STRENGTH_CHARS)) {
+            if out.contains(&s) {
+                v.fail(field, "repeats an earlier strength");
+            } else {
+                out.push(s);
+            }
+        }
+    }
+    v.finish().map(|()| out)
+}
+
+impl Member {
+    /// A new member, at version 1; active unless the fields say otherwise.
+    pub fn created(id: MemberId, fields: MemberFields, at: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            external_id: fields.external_id,
+            display_name: fields.display_name,
+            email: fields.email,
+            role: fields.role,
+            team_id: fields.team_id,
+            manager_id: fields.manager_id,
+            strengths: fields.strengths,
+            active: fields.active.unwrap_or(true),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The fields a client may change.
+    pub fn fields(&self) -> MemberFields {
+        MemberFields {
+            external_id: self.external_id.clone(),
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            team_id: self.team_id,
+            manager_id: self.manager_id,
+            strengths: self.strengths.clone(),
+            active: Some(self.active),
+        }
+    }
+
+    /// This member with `fields` set, at the next version. Fields that do not say whether the
+    /// member is active leave that as it is: an HR sync that omits it reactivates no one.
+    pub fn replaced(&self, fields: MemberFields, at: DateTime<Utc>) -> Self {
+        Self {
+            external_id: fields.external_id,
+            display_name: fields.display_name,
+            email: fields.email,
+            role: fields.role,
+            team_id: fields.team_id,
+            manager_id: fields.manager_id,
+            strengths: fields.strengths,
+            active: fields.active.unwrap_or(self.active),
+            version: self.version + 1,
+            updated_at: at,
+            ..self.clone()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn raw<'a>(name: &'a str, role: &'a str, strengths: &'a [String]) -> RawMemberFields<'a> {
+    fn raw<'a>(name: &'a str, strengths: &'a [String]) -> RawMemberFields<'a> {
         RawMemberFields {
+            external_id: None,
             display_name: name,
-            role,
+            email: None,
+            role: MemberRole::Staff,
+            team_id: None,
+            manager_id: None,
             strengths,
-            ..RawMemberFields::default()
+            active: None,
         }
     }
 
     #[test]
-    fn a_minimal_member_leaves_active_unsaid_and_has_no_strengths() {
-        let m = MemberFields::parse(raw("Ana", "staff", &[])).unwrap();
-        assert_eq!(
-            m.active, None,
-            "unsaid: the store makes a new member active"
-        );
-        assert!(m.strengths.is_empty());
-        assert_eq!(m.role, MemberRole::Staff);
+    fn a_new_member_is_active_unless_said_otherwise_and_a_replacement_keeps_it_so() {
+        let fields = MemberFields::parse(raw("Ana", &[])).unwrap();
+        let ana = Member::created(MemberId::generate(), fields.clone(), Utc::now());
+        assert!(ana.active);
+        let mut deactivated = ana.fields();
+        deactivated.active = Some(false);
+        let fired = ana.replaced(deactivated, Utc::now());
+        assert!(!fired.active);
+        assert!(!fired.replaced(fields, Utc::now()).active, "unsaid: kept");
     }
 
     #[test]
     fn every_bad_field_is_reported_together() {
-        let mut input = raw("", "boss", &[]);
+        let mut input = raw("", &[]);
         input.email = Some("nope");
+        input.external_id = Some(" ");
         let err = MemberFields::parse(input).unwrap_err();
         let fields: Vec<&str> = err
             .field_errors()
             .iter()
             .map(|e| e.field.as_str())
             .collect();
-        assert_eq!(fields, ["display_name", "email", "role"]);
+        assert_eq!(fields, ["external_id", "display_name", "email"]);
+        let patch = RawMemberPatch {
+            display_name: Some(""),
+            email: Some(Some("x")),
+            ..RawMemberPatch::default()
+        };
+        assert_eq!(
+            MemberPatch::parse(patch).unwrap_err().field_errors().len(),
+            2
+        );
     }
 
     #[test]
@@ -327,8 +385,9 @@ mod tests {
     #[test]
     fn a_member_cannot_manage_themselves() {
         let id = MemberId::generate();
-        let mut m = MemberFields::parse(raw("Ana", "staff", &[])).unwrap();
-        m.manager_id = Some(id);
+        let mut input = raw("Ana", &[]);
+        input.manager_id = Some(id);
+        let m = MemberFields::parse(input).unwrap();
         assert!(m.check_not_own_manager(id).is_err());
         assert!(m.check_not_own_manager(MemberId::generate()).is_ok());
     }

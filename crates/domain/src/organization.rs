@@ -153,12 +153,12 @@ impl Default for OrganizationSettings {
 }
 
 /// Validates an anonymity threshold: at least 3, so no single answer can be singled out.
-pub fn anonymity_threshold(value: i64) -> DomainResult<i32> {
+fn anonymity_threshold(value: i64) -> DomainResult<i32> {
     in_range("anonymity_threshold", value, 3, 1000)
 }
 
 /// Validates the escalation response target: one minute to one week.
-pub fn escalation_response_target_minutes(value: i64) -> DomainResult<i32> {
+fn escalation_response_target_minutes(value: i64) -> DomainResult<i32> {
     in_range("escalation_response_target_minutes", value, 1, 10_080)
 }
 
@@ -187,56 +187,53 @@ pub struct Organization {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A valid request to create an organization.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewOrganization {
+/// An organization's fields as a client sent them: the body that creates one.
+#[derive(Debug, Clone, Copy)]
+pub struct RawOrganizationFields<'a> {
     /// Display name.
-    pub name: String,
-    /// The currency amounts are kept in.
-    pub currency: CurrencyCode,
-    /// The zone that dates are read in.
-    pub timezone: TimeZone,
+    pub name: &'a str,
+    /// ISO 4217 currency code.
+    pub currency: &'a str,
+    /// IANA time zone.
+    pub timezone: &'a str,
 }
+
+/// Every field of an organization, validated. A new organization starts with default settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationFields {
+    name: String,
+    currency: CurrencyCode,
+    timezone: TimeZone,
+    settings: OrganizationSettings,
+}
+
+/// The longest organization name.
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// Validates an organization's display name.
-pub fn organization_name(raw: &str) -> DomainResult<String> {
-    text::single_line("name", raw, 200)
+fn organization_name(raw: &str) -> DomainResult<String> {
+    text::single_line("name", raw, MAX_NAME_CHARS)
 }
 
-impl NewOrganization {
+impl OrganizationFields {
     /// Validates every field, reporting all failures together.
-    pub fn parse(name: &str, currency: &str, timezone: &str) -> DomainResult<Self> {
+    pub fn parse(raw: RawOrganizationFields<'_>) -> DomainResult<Self> {
         let mut v = Validator::new();
-        let name = v.check(organization_name(name));
-        let currency = v.check(CurrencyCode::parse("currency", currency));
-        let timezone = v.check(TimeZone::parse("timezone", timezone));
+        let name = v.check(organization_name(raw.name));
+        let currency = v.check(CurrencyCode::parse("currency", raw.currency));
+        let timezone = v.check(TimeZone::parse("timezone", raw.timezone));
         v.build(|| {
             Some(Self {
                 name: name?,
                 currency: currency?,
                 timezone: timezone?,
+                settings: OrganizationSettings::default(),
             })
         })
     }
-}
 
-/// A validated change to an organization; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrganizationPatch {
-    /// New display name.
-    pub name: Option<String>,
-    /// New time zone.
-    pub timezone: Option<TimeZone>,
-    /// New anonymity threshold.
-    pub anonymity_threshold: Option<i32>,
-    /// New escalation response target.
-    pub escalation_response_target_minutes: Option<i32>,
-    /// New low-score thresholds.
-    pub low_score_thresholds: Option<LowScoreThresholds>,
-}
-
-impl Organization {
-    /// The organization with `patch` applied. The version is the store's business.
+    /// These fields with `patch` applied. The currency is fixed at creation: amounts recorded
+    /// in it would change meaning.
     pub fn patched(mut self, patch: OrganizationPatch) -> Self {
         if let Some(name) = patch.name {
             self.name = name;
@@ -258,20 +255,144 @@ impl Organization {
     }
 }
 
+/// Low-score thresholds as a client sent them.
+#[derive(Debug, Clone, Copy)]
+pub struct RawLowScoreThresholds {
+    /// A CSAT at or below this is low.
+    pub csat_at_most: i64,
+    /// An NPS answer at or below this is low.
+    pub nps_at_most: i64,
+    /// A CES at or above this is low.
+    pub ces_at_least: i64,
+}
+
+/// A change to an organization as a client sent it; `None` leaves a field as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawOrganizationPatch<'a> {
+    /// New display name.
+    pub name: Option<&'a str>,
+    /// New time zone.
+    pub timezone: Option<&'a str>,
+    /// New anonymity threshold.
+    pub anonymity_threshold: Option<i64>,
+    /// New escalation response target.
+    pub escalation_response_target_minutes: Option<i64>,
+    /// New low-score thresholds.
+    pub low_score_thresholds: Option<RawLowScoreThresholds>,
+}
+
+/// A validated change to an organization.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrganizationPatch {
+    name: Option<String>,
+    timezone: Option<TimeZone>,
+    anonymity_threshold: Option<i32>,
+    escalation_response_target_minutes: Option<i32>,
+    low_score_thresholds: Option<LowScoreThresholds>,
+}
+
+impl OrganizationPatch {
+    /// Validates every field given, reporting all failures together.
+    pub fn parse(raw: RawOrganizationPatch<'_>) -> DomainResult<Self> {
+        let mut v = Validator::new();
+        let patch = Self {
+            name: raw.name.and_then(|n| v.check(organization_name(n))),
+            timezone: raw
+                .timezone
+                .and_then(|t| v.check(TimeZone::parse("timezone", t))),
+            anonymity_threshold: raw
+                .anonymity_threshold
+                .and_then(|n| v.check(anonymity_threshold(n))),
+            escalation_response_target_minutes: raw
+                .escalation_response_target_minutes
+                .and_then(|n| v.check(escalation_response_target_minutes(n))),
+            low_score_thresholds: raw.low_score_thresholds.and_then(|t| {
+                v.check(LowScoreThresholds::parse(
+                    t.csat_at_most,
+                    t.nps_at_most,
+                    t.ces_at_least,
+                ))
+            }),
+        };
+        v.finish().map(|()| patch)
+    }
+}
+
+impl Organization {
+    /// A new organization, at version 1.
+    pub fn created(id: OrgId, fields: OrganizationFields, at: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            name: fields.name,
+            currency: fields.currency,
+            timezone: fields.timezone,
+            settings: fields.settings,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The fields a client may change (and the currency, which none may).
+    pub fn fields(&self) -> OrganizationFields {
+        OrganizationFields {
+            name: self.name.clone(),
+            currency: self.currency.clone(),
+            timezone: self.timezone,
+            settings: self.settings.clone(),
+        }
+    }
+
+    /// This organization with `fields` set, at the next version.
+    pub fn replaced(&self, fields: OrganizationFields, at: DateTime<Utc>) -> Self {
+        Self {
+            name: fields.name,
+            timezone: fields.timezone,
+            settings: fields.settings,
+            version: self.version + 1,
+            updated_at: at,
+            ..self.clone()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn raw<'a>(name: &'a str, currency: &'a str, timezone: &'a str) -> RawOrganizationFields<'a> {
+        RawOrganizationFields {
+            name,
+            currency,
+            timezone,
+        }
+    }
+
     #[test]
-    fn a_valid_organization_parses() {
-        let org = NewOrganization::parse("Panadería Sol", "EUR", "Europe/Madrid").unwrap();
+    fn a_valid_organization_parses_with_default_settings() {
+        let org = OrganizationFields::parse(raw("Panadería Sol", "EUR", "Europe/Madrid")).unwrap();
         assert_eq!(org.currency.as_str(), "EUR");
         assert_eq!(org.timezone.name(), "Europe/Madrid");
+        assert_eq!(org.settings, OrganizationSettings::default());
+    }
+
+    #[test]
+    fn a_patch_changes_settings_but_never_the_currency() {
+        let fields = OrganizationFields::parse(raw("Sol", "EUR", "UTC")).unwrap();
+        let org = Organization::created(OrgId::generate(), fields, Utc::now());
+        let patch = OrganizationPatch::parse(RawOrganizationPatch {
+            anonymity_threshold: Some(7),
+            ..RawOrganizationPatch::default()
+        })
+        .unwrap();
+        let next = org.replaced(org.fields().patched(patch), Utc::now());
+        assert_eq!(next.settings.anonymity_threshold, 7);
+        assert_eq!((next.currency.as_str(), next.version), ("EUR", 2));
     }
 
     #[test]
     fn every_bad_field_is_reported() {
-        let err = NewOrganization::parse("", "EURO", "Mars/Olympus").unwrap_err();
+        let err = OrganizationFields::parse(raw("", "EURO", "Mars/Olympus")).unwrap_err();
         let fields: Vec<&str> = err
             .field_errors()
             .iter()

@@ -2,110 +2,67 @@
 //! API.md §2. The API layer builds a [`Principal`] from a verified token; everything else asks it.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::OrgId;
 
-/// The role a token grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// May do everything in their organization.
-    Owner,
-    /// Manages the people who report to them.
-    Manager,
-    /// Serves clients; acts as themselves.
-    Staff,
-    /// Another system (CRM, POS, HR tool) limited by its scopes.
-    Integration,
-    /// Operates the platform: creates organizations, nothing inside them.
-    PlatformAdmin,
-}
-
-impl Role {
-    /// The role's name in tokens and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Manager => "manager",
-            Self::Staff => "staff",
-            Self::Integration => "integration",
-            Self::PlatformAdmin => "platform_admin",
-        }
+crate::string_enum! {
+    /// The role a token grants.
+    pub enum Role ("role") {
+        /// May do everything in their organization.
+        Owner = "owner",
+        /// Manages the people who report to them.
+        Manager = "manager",
+        /// Serves clients; acts as themselves.
+        Staff = "staff",
+        /// Another system (CRM, POS, HR tool) limited by its scopes.
+        Integration = "integration",
+        /// Operates the platform: creates organizations, nothing inside them.
+        PlatformAdmin = "platform_admin",
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::string_enum! {
+    /// A permission an integration token carries in its `scope` claim.
+    pub enum Scope ("scope") {
+        /// Read teams and members.
+        MembersRead = "members:read",
+        /// Create and change teams and members.
+        MembersWrite = "members:write",
+        /// Read goals.
+        GoalsRead = "goals:read",
+        /// Create and change goals.
+        GoalsWrite = "goals:write",
+        /// Read delegations.
+        DelegationsRead = "delegations:read",
+        /// Create and revoke delegations.
+        DelegationsWrite = "delegations:write",
+        /// Record decisions.
+        DecisionsWrite = "decisions:write",
+        /// Read feedback.
+        FeedbackRead = "feedback:read",
+        /// Give feedback.
+        FeedbackWrite = "feedback:write",
+        /// Read satisfaction scores.
+        ScoresRead = "scores:read",
+        /// Record satisfaction scores.
+        ScoresWrite = "scores:write",
+        /// Read reports.
+        ReportsRead = "reports:read",
+        /// Manage webhooks.
+        WebhooksManage = "webhooks:manage",
+        /// Read the audit log.
+        AuditRead = "audit:read",
     }
-}
-
-impl FromStr for Role {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "owner" => Self::Owner,
-            "manager" => Self::Manager,
-            "staff" => Self::Staff,
-            "integration" => Self::Integration,
-            "platform_admin" => Self::PlatformAdmin,
-            _ => {
-                return Err(DomainError::invalid(
-                    "role",
-                    "must be one of owner, manager, staff, integration, platform_admin",
-                ));
-            }
-        })
-    }
-}
-
-macro_rules! scopes {
-    ($($variant:ident => $name:literal),* $(,)?) => {
-        /// A permission an integration token carries in its `scope` claim.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Scope { $(#[doc = $name] $variant),* }
-
-        impl Scope {
-            /// Every scope, in the order API.md lists them.
-            pub const ALL: &[Scope] = &[$(Scope::$variant),*];
-
-            /// The scope's name in tokens.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name),* }
-            }
-
-            /// The scope with this name, if there is one.
-            pub fn parse(name: &str) -> Option<Self> {
-                match name { $($name => Some(Self::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
-scopes! {
-    MembersRead => "members:read",
-    MembersWrite => "members:write",
-    GoalsRead => "goals:read",
-    GoalsWrite => "goals:write",
-    DelegationsRead => "delegations:read",
-    DelegationsWrite => "delegations:write",
-    DecisionsWrite => "decisions:write",
-    FeedbackRead => "feedback:read",
-    FeedbackWrite => "feedback:write",
-    ScoresRead => "scores:read",
-    ScoresWrite => "scores:write",
-    ReportsRead => "reports:read",
-    WebhooksManage => "webhooks:manage",
-    AuditRead => "audit:read",
 }
 
 /// Parses a space-separated `scope` claim. Unknown names are ignored so that an identity provider
 /// may add scopes for other services without breaking Circulo's tokens.
 pub fn parse_scopes(claim: &str) -> BTreeSet<Scope> {
-    claim.split_whitespace().filter_map(Scope::parse).collect()
+    claim
+        .split_whitespace()
+        .filter_map(|name| Scope::parse(name).ok())
+        .collect()
 }
 
 /// Something a caller may be allowed to do.
@@ -126,17 +83,13 @@ pub enum Permission {
 /// The longest token subject accepted.
 pub const MAX_SUBJECT_CHARS: usize = 255;
 
-/// An authenticated caller.
+/// An authenticated caller, valid by construction ([`Principal::new`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The caller's organization; only a platform admin may have none.
-    pub org: Option<OrgId>,
-    /// The caller's role.
-    pub role: Role,
-    /// The token's `sub`: a member id, or an integration client's name.
-    pub subject: String,
-    /// Scopes, meaningful for integrations only.
-    pub scopes: BTreeSet<Scope>,
+    org: Option<OrgId>,
+    role: Role,
+    subject: String,
+    scopes: BTreeSet<Scope>,
 }
 
 impl Principal {
@@ -169,6 +122,21 @@ impl Principal {
             subject,
             scopes,
         })
+    }
+
+    /// The caller's organization; only a platform admin may have none.
+    pub fn org(&self) -> Option<OrgId> {
+        self.org
+    }
+
+    /// The caller's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The token's `sub`: a member id, or an integration client's name.
+    pub fn subject(&self) -> &str {
+        &self.subject
     }
 
     /// Whether this caller holds `permission`.

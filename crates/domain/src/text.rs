@@ -17,21 +17,6 @@ pub fn single_line(field: &str, raw: &str, max: usize) -> DomainResult<String> {
     Ok(raw.to_owned())
 }
 
-/// Like [`single_line`] but allows line breaks and tabs, for notes and descriptions.
-pub fn multi_line(field: &str, raw: &str, max: usize) -> DomainResult<String> {
-    check_length(field, raw, max)?;
-    if raw
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(DomainError::invalid(
-            field,
-            "must not contain control characters other than line breaks and tabs",
-        ));
-    }
-    Ok(raw.to_owned())
-}
-
 fn check_length(field: &str, raw: &str, max: usize) -> DomainResult<()> {
     if raw.trim().is_empty() {
         return Err(DomainError::invalid(field, "must not be blank"));
@@ -87,8 +72,6 @@ mod tests {
         assert!(single_line("name", "", 10).is_err());
         assert!(single_line("name", "a\u{0}b", 10).is_err());
         assert!(single_line("name", "a\nb", 10).is_err());
-        assert!(multi_line("note", "a\nb", 10).is_ok());
-        assert!(multi_line("note", "a\u{0}b", 10).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use circulo_domain::page::{FeedPosition, Page, PageRequest};
 use crate::db::Db;
 use crate::error::{StoreResult, corrupt};
 use crate::feed;
-use crate::rows::parse_id;
+use crate::rows::{keyed_page, parse_id};
 use crate::schema::audit_events as a;
 use crate::time::{from_db, to_db};
 use crate::tx::in_write_transaction;
@@ -132,11 +132,7 @@ impl AuditLog<'_> {
                 .limit(page.fetch_limit())
                 .select(AuditRow::as_select())
                 .load(conn)?;
-            let events: Vec<(FeedPosition, AuditEvent)> = rows
-                .into_iter()
-                .map(AuditRow::into_domain)
-                .collect::<StoreResult<_>>()?;
-            let page = Page::from_fetched(events, page, |(key, _)| *key);
+            let page = keyed_page(rows, page, AuditRow::into_domain, |(key, _)| *key)?;
             Ok(Page {
                 items: page.items.into_iter().map(|(_, event)| event).collect(),
                 next_after: page.next_after,

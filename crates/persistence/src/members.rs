@@ -13,14 +13,16 @@ use crate::db::Db;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::hierarchy;
 use crate::locks::{Keyed, lock_member_by_external_id, lock_name, lock_row};
-use crate::rows::{check_version, lost_update, parse_id, parse_opt_id, snapshot};
+use crate::rows::{
+    Versioned, after_id, id_page, parse_id, parse_opt_id, snapshot, update_versioned,
+};
 use crate::schema::members as m;
 use crate::teams::team_exists;
 use crate::time::{from_db, to_db};
 use crate::tx::WriteTx;
 
-#[derive(Queryable, Insertable)]
-#[diesel(table_name = m)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = m, primary_key(org_id, id), treat_none_as_null = true)]
 struct MemberRow {
     org_id: String,
     id: String,
@@ -59,10 +61,7 @@ impl MemberRow {
     fn into_domain(self) -> StoreResult<Member> {
         Ok(Member {
             id: parse_id("member id", &self.id)?,
-            role: self
-                .role
-                .parse::<MemberRole>()
-                .map_err(|_| corrupt("role", &self.role))?,
+            role: MemberRole::parse(&self.role).map_err(|_| corrupt("role", &self.role))?,
             team_id: parse_opt_id("team id", self.team_id.as_deref())?,
             manager_id: parse_opt_id("manager id", self.manager_id.as_deref())?,
             strengths: serde_json::from_str(&self.strengths)
@@ -75,6 +74,37 @@ impl MemberRow {
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
         })
+    }
+}
+
+/// The members table, for the shared versioned update.
+struct MembersTable;
+
+impl Versioned for MembersTable {
+    type Entity = Member;
+    type Id = MemberId;
+
+    fn lock(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<()> {
+        lock_row(conn, Keyed::Members, org, &id.to_string())
+    }
+
+    fn find(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<Member> {
+        find(conn, org, id)
+    }
+
+    fn version(member: &Member) -> i64 {
+        member.version
+    }
+
+    fn write(conn: &mut DbConn, org: OrgId, next: &Member, version: i64) -> StoreResult<usize> {
+        Ok(diesel::update(
+            m::table
+                .filter(m::org_id.eq(org.to_string()))
+                .filter(m::id.eq(next.id.to_string()))
+                .filter(m::version.eq(version)),
+        )
+        .set(&MemberRow::from_domain(org, next)?)
+        .execute(conn)?)
     }
 }
 
@@ -154,20 +184,12 @@ impl Members<'_> {
             if let Some(active) = filter.active {
                 query = query.filter(m::active.eq(active));
             }
-            if let Some(after) = page.after() {
-                query = query.filter(m::id.gt(after.to_string()));
-            }
-            let rows = query
-                .order(m::id.asc())
-                .limit(page.fetch_limit())
-                .load::<MemberRow>(conn)?;
-            let members = rows
-                .into_iter()
-                .map(MemberRow::into_domain)
-                .collect::<StoreResult<_>>()?;
-            Ok(Page::from_fetched(members, page, |member: &Member| {
+            let rows = after_id!(query, m::id, page)
+                .select(MemberRow::as_select())
+                .load(conn)?;
+            id_page(rows, page, MemberRow::into_domain, |member| {
                 member.id.as_uuid()
-            }))
+            })
         })
     }
 }
@@ -178,31 +200,28 @@ impl MemberWrites<'_, '_> {
         insert(self.0, org, fields)
     }
 
-    /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
+    /// Applies `patch` when the stored version satisfies `expected`.
     pub fn update(
         self,
         org: OrgId,
         id: MemberId,
-        expected_version: &Precondition,
+        expected: &Precondition,
         patch: MemberPatch,
     ) -> StoreResult<Member> {
-        let tx = self.0;
-        lock_row(tx.conn(), Keyed::Members, org, &id.to_string())?;
-        let current = find(tx.conn(), org, id)?;
-        check_version(expected_version, current.version)?;
-        let fields = current.fields().patched(patch);
-        replace(tx, org, current, fields, expected_version)
+        replace(self.0, org, id, expected, |current| {
+            current.fields().patched(patch)
+        })
     }
 
-    /// Creates or replaces the member the HR system knows as `fields.external_id`.
+    /// Creates or replaces the member the HR system knows as `fields.external_id()`.
     pub fn upsert_by_external_id(
         self,
         org: OrgId,
-        mut fields: MemberFields,
-        expected_version: &Precondition,
+        fields: MemberFields,
+        expected: &Precondition,
     ) -> StoreResult<(Member, Upserted)> {
         let tx = self.0;
-        let external_id = fields.external_id.clone().unwrap_or_default();
+        let external_id = fields.external_id().unwrap_or_default().to_owned();
         // Two PUTs for one new external id must not both insert: the second waits and replaces.
         lock_external_id(tx.conn(), org, &external_id)?;
         // Locked before it is read, so a concurrent PATCH is waited for, not overwritten or
@@ -211,21 +230,18 @@ impl MemberWrites<'_, '_> {
         let existing = m::table
             .filter(m::org_id.eq(org.to_string()))
             .filter(m::external_id.eq(&external_id))
-            .first::<MemberRow>(tx.conn())
+            .select(m::id)
+            .first::<String>(tx.conn())
             .optional()?;
         match existing {
-            Some(row) => {
-                let current = row.into_domain()?;
-                check_version(expected_version, current.version)?;
-                fields.external_id = Some(external_id);
-                Ok((
-                    replace(tx, org, current, fields, expected_version)?,
-                    Upserted::Replaced,
-                ))
+            Some(id) => {
+                let id = parse_id("member id", &id)?;
+                let member = replace(tx, org, id, expected, |_| fields)?;
+                Ok((member, Upserted::Replaced))
             }
             // An If-Match names a version of something that exists; nothing does. (`*` asks only
             // that it exist, which is a precondition that fails: 412.)
-            None => match expected_version {
+            None => match expected {
                 Precondition::None => Ok((insert(tx, org, fields)?, Upserted::Created)),
                 Precondition::Exists => Err(StoreError::PreconditionFailed(
                     "If-Match: * asks for an existing member, and none has this external id"
@@ -240,81 +256,37 @@ impl MemberWrites<'_, '_> {
 fn insert(tx: &mut WriteTx<'_>, org: OrgId, fields: MemberFields) -> StoreResult<Member> {
     let id = MemberId::from_uuid(tx.new_uuid());
     check_references(tx.conn(), org, id, &fields, None)?;
-    if let Some(external_id) = &fields.external_id {
+    if let Some(external_id) = fields.external_id() {
         check_external_id_free(tx.conn(), org, external_id)?;
     }
-    let at = tx.now();
-    let member = Member {
-        id,
-        external_id: fields.external_id,
-        display_name: fields.display_name,
-        email: fields.email,
-        role: fields.role,
-        team_id: fields.team_id,
-        manager_id: fields.manager_id,
-        strengths: fields.strengths,
-        active: fields.active.unwrap_or(true),
-        version: 1,
-        created_at: at,
-        updated_at: at,
-    };
-    let row = MemberRow::from_domain(org, &member)?;
+    let member = Member::created(id, fields, tx.now());
     diesel::insert_into(m::table)
-        .values(&row)
+        .values(MemberRow::from_domain(org, &member)?)
         .execute(tx.conn())?;
     record(tx, org, "member.created", &member)?;
     Ok(member)
 }
 
+/// Replaces member `id`'s fields with those `fields_of` makes of the current member, through
+/// the shared versioned update, and records whether that deactivated or reactivated them.
 fn replace(
     tx: &mut WriteTx<'_>,
     org: OrgId,
-    current: Member,
-    fields: MemberFields,
-    expected_version: &Precondition,
+    id: MemberId,
+    expected: &Precondition,
+    fields_of: impl FnOnce(&Member) -> MemberFields,
 ) -> StoreResult<Member> {
-    check_references(tx.conn(), org, current.id, &fields, Some(&current))?;
-    if fields.external_id != current.external_id
-        && let Some(external_id) = &fields.external_id
-    {
-        check_external_id_free(tx.conn(), org, external_id)?;
-    }
-    let next = Member {
-        external_id: fields.external_id,
-        display_name: fields.display_name,
-        email: fields.email,
-        role: fields.role,
-        team_id: fields.team_id,
-        manager_id: fields.manager_id,
-        strengths: fields.strengths,
-        active: fields.active.unwrap_or(current.active),
-        version: current.version + 1,
-        updated_at: tx.now(),
-        ..current.clone()
-    };
-    let row = MemberRow::from_domain(org, &next)?;
-    let updated = diesel::update(
-        m::table
-            .filter(m::org_id.eq(&row.org_id))
-            .filter(m::id.eq(&row.id))
-            .filter(m::version.eq(current.version)),
-    )
-    .set((
-        m::external_id.eq(&row.external_id),
-        m::display_name.eq(&row.display_name),
-        m::email.eq(&row.email),
-        m::role.eq(&row.role),
-        m::team_id.eq(&row.team_id),
-        m::manager_id.eq(&row.manager_id),
-        m::strengths.eq(&row.strengths),
-        m::active.eq(row.active),
-        m::version.eq(row.version),
-        m::updated_at.eq(row.updated_at),
-    ))
-    .execute(tx.conn())?;
-    if updated == 0 {
-        return Err(lost_update(expected_version, current.version));
-    }
+    let (current, next) =
+        update_versioned::<MembersTable>(tx, org, id, expected, |tx, current| {
+            let fields = fields_of(current);
+            check_references(tx.conn(), org, id, &fields, Some(current))?;
+            if fields.external_id() != current.external_id.as_deref()
+                && let Some(external_id) = fields.external_id()
+            {
+                check_external_id_free(tx.conn(), org, external_id)?;
+            }
+            Ok(current.replaced(fields, tx.now()))
+        })?;
     let action = match (current.active, next.active) {
         (true, false) => "member.deactivated",
         (false, true) => "member.reactivated",
@@ -334,7 +306,7 @@ fn check_references(
     current: Option<&Member>,
 ) -> StoreResult<()> {
     fields.check_not_own_manager(id)?;
-    if let Some(team) = fields.team_id
+    if let Some(team) = fields.team_id()
         && current.and_then(|c| c.team_id) != Some(team)
         && !team_exists(conn, org, team)?
     {
@@ -343,7 +315,7 @@ fn check_references(
             "no team with this id in the organization",
         ));
     }
-    let Some(manager) = fields.manager_id else {
+    let Some(manager) = fields.manager_id() else {
         return Ok(());
     };
     if current.and_then(|c| c.manager_id) == Some(manager) {
@@ -411,7 +383,8 @@ fn find(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<Member> {
     m::table
         .filter(m::org_id.eq(org.to_string()))
         .filter(m::id.eq(id.to_string()))
-        .first::<MemberRow>(conn)?
+        .select(MemberRow::as_select())
+        .first(conn)?
         .into_domain()
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use circulo_domain::OrgId;
 use circulo_domain::organization::{
-    CurrencyCode, LowScoreThresholds, NewOrganization, Organization, OrganizationPatch,
+    CurrencyCode, LowScoreThresholds, Organization, OrganizationFields, OrganizationPatch,
     OrganizationSettings, TimeZone,
 };
 use circulo_domain::version::Precondition;
@@ -15,13 +15,13 @@ use crate::db::Db;
 use crate::error::{StoreResult, corrupt};
 use crate::feed;
 use crate::locks::lock_organization;
-use crate::rows::{check_version, lost_update, parse_id};
+use crate::rows::{Versioned, parse_id, update_versioned};
 use crate::schema::organizations as o;
 use crate::time::{from_db, to_db};
 use crate::tx::WriteTx;
 
-#[derive(Queryable, Insertable)]
-#[diesel(table_name = o)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = o, primary_key(org_id))]
 struct OrganizationRow {
     org_id: String,
     name: String,
@@ -102,65 +102,61 @@ impl<'c> WriteTx<'c> {
 
 impl OrganizationWrites<'_, '_> {
     /// Creates an organization with default settings.
-    pub fn create(self, new: &NewOrganization) -> StoreResult<Organization> {
+    pub fn create(self, fields: OrganizationFields) -> StoreResult<Organization> {
         let tx = self.0;
-        let at = tx.now();
-        let org = Organization {
-            id: OrgId::from_uuid(tx.new_uuid()),
-            name: new.name.clone(),
-            currency: new.currency.clone(),
-            timezone: new.timezone,
-            settings: OrganizationSettings::default(),
-            version: 1,
-            created_at: at,
-            updated_at: at,
-        };
-        let row = OrganizationRow::from_domain(&org);
+        let org = Organization::created(OrgId::from_uuid(tx.new_uuid()), fields, tx.now());
         diesel::insert_into(o::table)
-            .values(&row)
+            .values(OrganizationRow::from_domain(&org))
             .execute(tx.conn())?;
         feed::start(tx.conn(), org.id)?;
         record(tx, &org, "organization.created")?;
         Ok(org)
     }
 
-    /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
+    /// Applies `patch` when the stored version satisfies `expected`.
     pub fn update(
         self,
         id: OrgId,
-        expected_version: &Precondition,
+        expected: &Precondition,
         patch: OrganizationPatch,
     ) -> StoreResult<Organization> {
         let tx = self.0;
-        lock_organization(tx.conn(), id)?;
-        let current = find(tx.conn(), id)?;
-        check_version(expected_version, current.version)?;
-        let mut next = current.clone().patched(patch);
-        next.version = current.version + 1;
-        next.updated_at = tx.now();
-        let row = OrganizationRow::from_domain(&next);
-        let updated = diesel::update(
-            o::table
-                .filter(o::org_id.eq(&row.org_id))
-                .filter(o::version.eq(current.version)),
-        )
-        .set((
-            o::name.eq(&row.name),
-            o::timezone.eq(&row.timezone),
-            o::anonymity_threshold.eq(row.anonymity_threshold),
-            o::escalation_response_target_minutes.eq(row.escalation_response_target_minutes),
-            o::low_score_csat_at_most.eq(row.low_score_csat_at_most),
-            o::low_score_nps_at_most.eq(row.low_score_nps_at_most),
-            o::low_score_ces_at_least.eq(row.low_score_ces_at_least),
-            o::version.eq(row.version),
-            o::updated_at.eq(row.updated_at),
-        ))
-        .execute(tx.conn())?;
-        if updated == 0 {
-            return Err(lost_update(expected_version, current.version));
-        }
+        let (_, next) =
+            update_versioned::<OrganizationsTable>(tx, id, id, expected, |tx, current| {
+                Ok(current.replaced(current.fields().patched(patch), tx.now()))
+            })?;
         record(tx, &next, "organization.updated")?;
         Ok(next)
+    }
+}
+
+/// The organizations table, for the shared versioned update.
+struct OrganizationsTable;
+
+impl Versioned for OrganizationsTable {
+    type Entity = Organization;
+    type Id = OrgId;
+
+    fn lock(conn: &mut DbConn, _: OrgId, id: OrgId) -> StoreResult<()> {
+        lock_organization(conn, id)
+    }
+
+    fn find(conn: &mut DbConn, _: OrgId, id: OrgId) -> StoreResult<Organization> {
+        find(conn, id)
+    }
+
+    fn version(org: &Organization) -> i64 {
+        org.version
+    }
+
+    fn write(conn: &mut DbConn, _: OrgId, next: &Organization, version: i64) -> StoreResult<usize> {
+        Ok(diesel::update(
+            o::table
+                .filter(o::org_id.eq(next.id.to_string()))
+                .filter(o::version.eq(version)),
+        )
+        .set(&OrganizationRow::from_domain(next))
+        .execute(conn)?)
     }
 }
 
@@ -186,7 +182,8 @@ impl Organizations<'_> {
 fn find(conn: &mut DbConn, id: OrgId) -> StoreResult<Organization> {
     o::table
         .filter(o::org_id.eq(id.to_string()))
-        .first::<OrganizationRow>(conn)?
+        .select(OrganizationRow::as_select())
+        .first(conn)?
         .into_domain()
 }
 

@@ -1,10 +1,12 @@
-//! Teams.
+//! Teams. This store is the one to copy for a new resource (README, "Adding a resource"): a row
+//! type that derives its queries, reads through `Db`, changes through `WriteTx` with the shared
+//! versioned update, and the rules that need stored data checked before each write.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use circulo_domain::page::{Page, PageRequest};
-use circulo_domain::team::{NewTeam, Team, TeamPatch};
+use circulo_domain::team::{Team, TeamFields, TeamPatch};
 use circulo_domain::version::Precondition;
 use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
 
@@ -13,13 +15,15 @@ use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
 use crate::locks::{Keyed, lock_row};
 use crate::members::member_exists;
-use crate::rows::{check_version, lost_update, parse_id, parse_opt_id};
+use crate::rows::{
+    Versioned, after_id, id_page, load_versioned, parse_id, parse_opt_id, update_versioned,
+};
 use crate::schema::{members as m, teams as t};
 use crate::time::{from_db, to_db};
 use crate::tx::WriteTx;
 
-#[derive(Queryable, Insertable)]
-#[diesel(table_name = t)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = t, primary_key(org_id, id), treat_none_as_null = true)]
 struct TeamRow {
     org_id: String,
     id: String,
@@ -55,6 +59,37 @@ impl TeamRow {
     }
 }
 
+/// The teams table, for the shared versioned update.
+struct TeamsTable;
+
+impl Versioned for TeamsTable {
+    type Entity = Team;
+    type Id = TeamId;
+
+    fn lock(conn: &mut DbConn, org: OrgId, id: TeamId) -> StoreResult<()> {
+        lock_row(conn, Keyed::Teams, org, &id.to_string())
+    }
+
+    fn find(conn: &mut DbConn, org: OrgId, id: TeamId) -> StoreResult<Team> {
+        find(conn, org, id)
+    }
+
+    fn version(team: &Team) -> i64 {
+        team.version
+    }
+
+    fn write(conn: &mut DbConn, org: OrgId, next: &Team, version: i64) -> StoreResult<usize> {
+        Ok(diesel::update(
+            t::table
+                .filter(t::org_id.eq(org.to_string()))
+                .filter(t::id.eq(next.id.to_string()))
+                .filter(t::version.eq(version)),
+        )
+        .set(&TeamRow::from_domain(org, next))
+        .execute(conn)?)
+    }
+}
+
 /// Reading teams.
 pub struct Teams<'a>(&'a Db);
 
@@ -84,124 +119,74 @@ impl Teams<'_> {
     /// Lists the teams of `org` in creation order.
     pub fn list(&self, org: OrgId, page: PageRequest) -> StoreResult<Page<Team>> {
         self.0.read(|conn| {
-            let mut query = t::table.filter(t::org_id.eq(org.to_string())).into_boxed();
-            if let Some(after) = page.after() {
-                query = query.filter(t::id.gt(after.to_string()));
-            }
-            let rows = query
-                .order(t::id.asc())
-                .limit(page.fetch_limit())
-                .load::<TeamRow>(conn)?;
-            let teams = rows
-                .into_iter()
-                .map(TeamRow::into_domain)
-                .collect::<StoreResult<_>>()?;
-            Ok(Page::from_fetched(teams, page, |team: &Team| {
-                team.id.as_uuid()
-            }))
+            let query = t::table.filter(t::org_id.eq(org.to_string())).into_boxed();
+            let rows = after_id!(query, t::id, page)
+                .select(TeamRow::as_select())
+                .load(conn)?;
+            id_page(rows, page, TeamRow::into_domain, |team| team.id.as_uuid())
         })
     }
 }
 
 impl TeamWrites<'_, '_> {
     /// Creates a team; the name must be free and the lead a member of the organization.
-    pub fn create(self, org: OrgId, new: &NewTeam) -> StoreResult<Team> {
+    pub fn create(self, org: OrgId, fields: TeamFields) -> StoreResult<Team> {
         let tx = self.0;
-        let at = tx.now();
-        let team = Team {
-            id: TeamId::from_uuid(tx.new_uuid()),
-            name: new.name.clone(),
-            lead_member_id: new.lead_member_id,
-            version: 1,
-            created_at: at,
-            updated_at: at,
-        };
-        check_lead(tx.conn(), org, team.lead_member_id)?;
-        check_name_free(tx.conn(), org, &team.name, None)?;
-        let row = TeamRow::from_domain(org, &team);
+        check_lead(tx.conn(), org, fields.lead_member_id())?;
+        check_name_free(tx.conn(), org, fields.name(), None)?;
+        let team = Team::created(TeamId::from_uuid(tx.new_uuid()), fields, tx.now());
         diesel::insert_into(t::table)
-            .values(&row)
+            .values(TeamRow::from_domain(org, &team))
             .execute(tx.conn())?;
         record(tx, org, "team.created", &team)?;
         Ok(team)
     }
 
-    /// Applies `patch` when the stored version is `expected_version` (any version when `None`).
+    /// Applies `patch` when the stored version satisfies `expected`.
     pub fn update(
         self,
         org: OrgId,
         id: TeamId,
-        expected_version: &Precondition,
+        expected: &Precondition,
         patch: TeamPatch,
     ) -> StoreResult<Team> {
         let tx = self.0;
-        {
-            lock_row(tx.conn(), Keyed::Teams, org, &id.to_string())?;
-            let current = find(tx.conn(), org, id)?;
-            check_version(expected_version, current.version)?;
-            let mut next = current.clone().patched(patch);
+        let (_, next) = update_versioned::<TeamsTable>(tx, org, id, expected, |tx, current| {
+            let next = current.replaced(current.fields().patched(patch), tx.now());
             if next.lead_member_id != current.lead_member_id {
                 check_lead(tx.conn(), org, next.lead_member_id)?;
             }
             if next.name != current.name {
                 check_name_free(tx.conn(), org, &next.name, Some(id))?;
             }
-            next.version = current.version + 1;
-            next.updated_at = tx.now();
-            let row = TeamRow::from_domain(org, &next);
-            let updated = diesel::update(
-                t::table
-                    .filter(t::org_id.eq(&row.org_id))
-                    .filter(t::id.eq(&row.id))
-                    .filter(t::version.eq(current.version)),
-            )
-            .set((
-                t::name.eq(&row.name),
-                t::lead_member_id.eq(&row.lead_member_id),
-                t::version.eq(row.version),
-                t::updated_at.eq(row.updated_at),
-            ))
-            .execute(tx.conn())?;
-            if updated == 0 {
-                return Err(lost_update(expected_version, current.version));
-            }
-            record(tx, org, "team.updated", &next)?;
             Ok(next)
-        }
+        })?;
+        record(tx, org, "team.updated", &next)?;
+        Ok(next)
     }
 
     /// Deletes an empty team. A team that members still belong to is a conflict: deleting it
     /// would silently drop their membership.
-    pub fn delete(
-        self,
-        org: OrgId,
-        id: TeamId,
-        expected_version: &Precondition,
-    ) -> StoreResult<()> {
+    pub fn delete(self, org: OrgId, id: TeamId, expected: &Precondition) -> StoreResult<()> {
         let tx = self.0;
-        {
-            lock_row(tx.conn(), Keyed::Teams, org, &id.to_string())?;
-            let current = find(tx.conn(), org, id)?;
-            check_version(expected_version, current.version)?;
-            let members: i64 = m::table
-                .filter(m::org_id.eq(org.to_string()))
-                .filter(m::team_id.eq(id.to_string()))
-                .count()
-                .get_result(tx.conn())?;
-            if members > 0 {
-                return Err(StoreError::Conflict(format!(
-                    "the team still has {members} member(s); move them to another team first"
-                )));
-            }
-            let row = TeamRow::from_domain(org, &current);
-            diesel::delete(
-                t::table
-                    .filter(t::org_id.eq(&row.org_id))
-                    .filter(t::id.eq(&row.id)),
-            )
-            .execute(tx.conn())?;
-            record(tx, org, "team.deleted", &current)
+        let current = load_versioned::<TeamsTable>(tx, org, id, expected)?;
+        let members: i64 = m::table
+            .filter(m::org_id.eq(org.to_string()))
+            .filter(m::team_id.eq(id.to_string()))
+            .count()
+            .get_result(tx.conn())?;
+        if members > 0 {
+            return Err(StoreError::Conflict(format!(
+                "the team still has {members} member(s); move them to another team first"
+            )));
         }
+        diesel::delete(
+            t::table
+                .filter(t::org_id.eq(org.to_string()))
+                .filter(t::id.eq(id.to_string())),
+        )
+        .execute(tx.conn())?;
+        record(tx, org, "team.deleted", &current)
     }
 }
 
@@ -219,7 +204,8 @@ fn find(conn: &mut DbConn, org: OrgId, id: TeamId) -> StoreResult<Team> {
     t::table
         .filter(t::org_id.eq(org.to_string()))
         .filter(t::id.eq(id.to_string()))
-        .first::<TeamRow>(conn)?
+        .select(TeamRow::as_select())
+        .first(conn)?
         .into_domain()
 }
 

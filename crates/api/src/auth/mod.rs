@@ -58,7 +58,7 @@ impl Caller {
                 self.request_id.as_ref().map(|id| id.server.clone()),
             )
         } else {
-            ChangeContext::untraced(self.principal.role.as_str())
+            ChangeContext::untraced(self.principal.role().as_str())
         }
     }
 
@@ -73,11 +73,11 @@ impl Caller {
 
     /// This caller's claim on an idempotency key: their own keys only, in their organization.
     pub fn key_claim(&self, key: &IdempotencyRequest) -> KeyClaim {
-        let org = self.principal.org.map(|org| org.to_string());
+        let org = self.principal.org().map(|org| org.to_string());
         let caller = format!(
             "{}:{}",
-            self.principal.role.as_str(),
-            self.principal.subject
+            self.principal.role().as_str(),
+            self.principal.subject()
         );
         if self.traced {
             KeyClaim::new(org, caller, key.key.clone(), key.fingerprint.clone())

@@ -39,8 +39,8 @@ impl Standing {
     /// What to check for `principal`; refuses at once a manager or staff token whose subject
     /// cannot be a member.
     pub(super) fn of(principal: &Principal, known: KnownOrgs) -> Result<Self, ApiError> {
-        let named = principal.subject.parse::<MemberId>().ok();
-        let stands = match (principal.role, named) {
+        let named = principal.subject().parse::<MemberId>().ok();
+        let stands = match (principal.role(), named) {
             (Role::Manager | Role::Staff, Some(member)) => Stands::For(member),
             (Role::Manager | Role::Staff, None) => {
                 return Err(forbidden(
@@ -51,7 +51,7 @@ impl Standing {
             (Role::Owner | Role::Integration | Role::PlatformAdmin, _) => Stands::ForNoOne,
         };
         Ok(Self {
-            org: principal.org,
+            org: principal.org(),
             stands,
             known,
         })

@@ -9,11 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use circulo_domain::error::Validator;
 use circulo_domain::member::{
-    self, Member, MemberFields, MemberPatch, MemberRole, RawMemberFields,
+    Member, MemberFields, MemberPatch, MemberRole, RawMemberFields, RawMemberPatch,
 };
 use circulo_domain::principal::{Permission, Role};
+use circulo_domain::timestamp::rfc3339;
 use circulo_domain::{DomainError, MemberId, TeamId};
 use circulo_persistence::{MemberFilter, Upserted};
 
@@ -27,7 +27,6 @@ use crate::http::pagination::{encode_cursor, page_request};
 use crate::http::problem::Problem;
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
-use circulo_domain::timestamp::rfc3339;
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_member)
@@ -35,38 +34,6 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
         .service(get_member)
         .service(update_member)
         .service(upsert_member_by_external_id);
-}
-
-/// A member's role.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberRoleName {
-    /// Runs the business.
-    Owner,
-    /// Leads people.
-    Manager,
-    /// Serves clients.
-    Staff,
-}
-
-impl From<MemberRole> for MemberRoleName {
-    fn from(role: MemberRole) -> Self {
-        match role {
-            MemberRole::Owner => Self::Owner,
-            MemberRole::Manager => Self::Manager,
-            MemberRole::Staff => Self::Staff,
-        }
-    }
-}
-
-impl MemberRoleName {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Manager => "manager",
-            Self::Staff => "staff",
-        }
-    }
 }
 
 /// A member's fields: the body that creates one (`POST`) or replaces one by external id (`PUT`).
@@ -84,7 +51,7 @@ pub struct CreateMember {
     #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Their role.
-    pub role: MemberRoleName,
+    pub role: MemberRole,
     /// Their team.
     pub team_id: Option<Uuid>,
     /// Whom they report to.
@@ -113,7 +80,7 @@ pub struct UpdateMember {
     #[schema(value_type = Option<String>, max_length = 254)]
     pub email: Option<Option<String>>,
     /// Role.
-    pub role: Option<MemberRoleName>,
+    pub role: Option<MemberRole>,
     /// Team, or `null`.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
@@ -145,7 +112,7 @@ pub struct MemberView {
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     /// Role.
-    pub role: MemberRoleName,
+    pub role: MemberRole,
     /// Team.
     pub team_id: Option<Uuid>,
     /// Manager.
@@ -177,7 +144,7 @@ pub enum Visibility {
 impl Visibility {
     /// What `caller` may see.
     pub fn of(caller: &Caller) -> Self {
-        match caller.principal.role {
+        match caller.principal.role() {
             Role::Staff => Self::Colleague(caller.member()),
             _ => Self::Full,
         }
@@ -200,7 +167,7 @@ impl MemberView {
             external_id: contact.then_some(m.external_id),
             display_name: m.display_name,
             email: contact.then_some(m.email),
-            role: m.role.into(),
+            role: m.role,
             team_id: m.team_id.map(|id| id.as_uuid()),
             manager_id: m.manager_id.map(|id| id.as_uuid()),
             strengths: m.strengths,
@@ -246,7 +213,7 @@ impl CreateMember {
             external_id: self.external_id.as_deref(),
             display_name: &self.display_name,
             email: self.email.as_deref(),
-            role: self.role.as_str(),
+            role: self.role,
             team_id: self.team_id.map(TeamId::from_uuid),
             manager_id: self.manager_id.map(MemberId::from_uuid),
             strengths: &self.strengths,
@@ -257,25 +224,16 @@ impl CreateMember {
 
 impl UpdateMember {
     fn into_domain(self) -> Result<MemberPatch, ApiError> {
-        let mut v = Validator::new();
-        let patch = MemberPatch {
-            external_id: self
-                .external_id
-                .map(|e| e.and_then(|e| v.check(member::external_id(&e)))),
-            display_name: self
-                .display_name
-                .and_then(|n| v.check(member::display_name(&n))),
-            email: self
-                .email
-                .map(|e| e.and_then(|e| v.check(member::email(&e)))),
-            role: self.role.and_then(|r| v.check(r.as_str().parse())),
+        Ok(MemberPatch::parse(RawMemberPatch {
+            external_id: self.external_id.as_ref().map(Option::as_deref),
+            display_name: self.display_name.as_deref(),
+            email: self.email.as_ref().map(Option::as_deref),
+            role: self.role,
             team_id: self.team_id.map(|t| t.map(TeamId::from_uuid)),
             manager_id: self.manager_id.map(|m| m.map(MemberId::from_uuid)),
-            strengths: self.strengths.and_then(|s| v.check(member::strengths(&s))),
+            strengths: self.strengths.as_deref(),
             active: self.active,
-        };
-        v.finish()?;
-        Ok(patch)
+        })?)
     }
 }
 

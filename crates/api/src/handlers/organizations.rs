@@ -8,11 +8,12 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use circulo_domain::error::Validator;
 use circulo_domain::organization::{
-    self as org, LowScoreThresholds, NewOrganization, Organization, OrganizationPatch, TimeZone,
+    Organization, OrganizationFields, OrganizationPatch, RawLowScoreThresholds,
+    RawOrganizationFields, RawOrganizationPatch,
 };
 use circulo_domain::principal::Permission;
+use circulo_domain::timestamp::rfc3339;
 
 use super::respond::with_etag;
 use crate::auth::Caller;
@@ -23,7 +24,6 @@ use crate::http::json::Json;
 use crate::http::problem::Problem;
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
-use circulo_domain::timestamp::rfc3339;
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_organization)
@@ -132,28 +132,17 @@ impl From<Organization> for OrganizationView {
 
 impl UpdateOrganization {
     fn into_domain(self) -> Result<OrganizationPatch, ApiError> {
-        let mut v = Validator::new();
-        let patch = OrganizationPatch {
-            name: self.name.and_then(|n| v.check(org::organization_name(&n))),
-            timezone: self
-                .timezone
-                .and_then(|t| v.check(TimeZone::parse("timezone", &t))),
-            anonymity_threshold: self
-                .anonymity_threshold
-                .and_then(|n| v.check(org::anonymity_threshold(n))),
-            escalation_response_target_minutes: self
-                .escalation_response_target_minutes
-                .and_then(|n| v.check(org::escalation_response_target_minutes(n))),
-            low_score_thresholds: self.low_score_thresholds.and_then(|t| {
-                v.check(LowScoreThresholds::parse(
-                    t.csat_at_most,
-                    t.nps_at_most,
-                    t.ces_at_least,
-                ))
+        Ok(OrganizationPatch::parse(RawOrganizationPatch {
+            name: self.name.as_deref(),
+            timezone: self.timezone.as_deref(),
+            anonymity_threshold: self.anonymity_threshold,
+            escalation_response_target_minutes: self.escalation_response_target_minutes,
+            low_score_thresholds: self.low_score_thresholds.map(|t| RawLowScoreThresholds {
+                csat_at_most: t.csat_at_most,
+                nps_at_most: t.nps_at_most,
+                ces_at_least: t.ces_at_least,
             }),
-        };
-        v.finish()?;
-        Ok(patch)
+        })?)
     }
 }
 
@@ -178,12 +167,16 @@ pub async fn create_organization(
     body: Json<CreateOrganization>,
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.require(Permission::CreateOrganization)?;
-    let new = NewOrganization::parse(&body.name, &body.currency, &body.timezone)?;
+    let fields = OrganizationFields::parse(RawOrganizationFields {
+        name: &body.name,
+        currency: &body.currency,
+        timezone: &body.timezone,
+    })?;
     write(
         &state,
         &caller,
         key,
-        move |tx| tx.organizations().create(&new),
+        move |tx| tx.organizations().create(fields),
         |org| {
             Answer::created(
                 "/v1/organization".to_owned(),

@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use circulo_domain::error::Validator;
 use circulo_domain::principal::Permission;
-use circulo_domain::team::{self, NewTeam, Team, TeamPatch};
+use circulo_domain::team::{RawTeamFields, RawTeamPatch, Team, TeamFields, TeamPatch};
+use circulo_domain::timestamp::rfc3339;
 use circulo_domain::{MemberId, TeamId};
 
 use super::respond::{double_option, with_etag};
@@ -23,7 +23,6 @@ use crate::http::pagination::{list_view, page_request};
 use crate::http::problem::Problem;
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
-use circulo_domain::timestamp::rfc3339;
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_team)
@@ -125,12 +124,15 @@ pub async fn create_team(
     body: Json<CreateTeam>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
-    let new = NewTeam::parse(&body.name, body.lead_member_id.map(MemberId::from_uuid))?;
+    let fields = TeamFields::parse(RawTeamFields {
+        name: &body.name,
+        lead_member_id: body.lead_member_id.map(MemberId::from_uuid),
+    })?;
     write(
         &state,
         &caller,
         key,
-        move |tx| tx.teams().create(org, &new),
+        move |tx| tx.teams().create(org, fields),
         |team| {
             Answer::created(
                 format!("/v1/teams/{}", team.id),
@@ -197,15 +199,12 @@ pub async fn update_team(
     body: Json<UpdateTeam>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::WriteDirectory)?;
-    let body = body.into_inner();
-    let mut v = Validator::new();
-    let patch = TeamPatch {
-        name: body.name.and_then(|n| v.check(team::team_name(&n))),
+    let patch = TeamPatch::parse(RawTeamPatch {
+        name: body.name.as_deref(),
         lead_member_id: body
             .lead_member_id
             .map(|lead| lead.map(MemberId::from_uuid)),
-    };
-    v.finish()?;
+    })?;
     let id = TeamId::from_uuid(id.into_inner());
     write(
         &state,
