@@ -18,6 +18,7 @@ mod bad_fields;
 mod bad_input;
 mod cli;
 mod contention;
+mod conventions;
 mod crash_recovery;
 mod etags;
 mod hostile_input;

@@ -1,4 +1,5 @@
-//! The OpenAPI document: committed, current, and describing every operation completely.
+//! The OpenAPI document: committed, current, and naming every operation. What each operation
+//! answers is checked against the server in `conventions`.
 
 use serde_json::Value;
 
@@ -32,18 +33,7 @@ fn operations(doc: &Value) -> Vec<(String, String, Value)> {
 }
 
 #[test]
-fn the_document_is_openapi_3_1_with_a_bearer_scheme() {
-    let doc = document();
-    assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(
-        doc["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
-    assert!(doc["components"]["schemas"]["Problem"].is_object());
-}
-
-#[test]
-fn every_operation_has_an_id_a_tag_a_summary_and_documented_errors() {
+fn every_operation_has_its_own_id_a_tag_and_a_summary() {
     let doc = document();
     let ops = operations(&doc);
     assert!(ops.len() >= 15, "only {} operations", ops.len());
@@ -65,50 +55,5 @@ fn every_operation_has_an_id_a_tag_a_summary_and_documented_errors() {
             op["summary"].as_str().is_some_and(|s| !s.is_empty()),
             "{name}: no summary"
         );
-        if path.starts_with("/v1/") {
-            assert_eq!(
-                op["security"],
-                serde_json::json!([{"bearer": []}]),
-                "{name}: no bearer security"
-            );
-            let responses = op["responses"].as_object().unwrap();
-            for status in ["400", "401", "403"] {
-                let problem = &responses
-                    .get(status)
-                    .unwrap_or_else(|| panic!("{name}: no {status}"))["content"]["application/problem+json"];
-                assert_eq!(
-                    problem["schema"]["$ref"], "#/components/schemas/Problem",
-                    "{name} {status}"
-                );
-            }
-            if op.get("requestBody").is_some() {
-                for status in ["413", "415", "422"] {
-                    assert!(responses.contains_key(status), "{name}: no {status}");
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn creating_posts_take_an_idempotency_key_and_changes_take_if_match() {
-    let doc = document();
-    for (path, method, op) in operations(&doc) {
-        let headers: Vec<&str> = op["parameters"]
-            .as_array()
-            .map(|ps| {
-                ps.iter()
-                    .filter(|p| p["in"] == "header")
-                    .filter_map(|p| p["name"].as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        match method.as_str() {
-            "post" if path.starts_with("/v1/") => {
-                assert!(headers.contains(&"Idempotency-Key"), "{method} {path}")
-            }
-            "patch" | "put" | "delete" => assert!(headers.contains(&"If-Match"), "{method} {path}"),
-            _ => {}
-        }
     }
 }

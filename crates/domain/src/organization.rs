@@ -1,5 +1,6 @@
 //! Organizations (tenants) and their settings.
 
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -86,6 +87,13 @@ impl Default for LowScoreThresholds {
     }
 }
 
+/// The CSAT thresholds (on its 1–5 scale) that leave some score not low.
+pub const CSAT_AT_MOST: RangeInclusive<i32> = 1..=4;
+/// The NPS thresholds (on its 0–10 scale) that leave some answer not low.
+pub const NPS_AT_MOST: RangeInclusive<i32> = 0..=9;
+/// The CES thresholds (on its 1–7 scale) that leave some score not low.
+pub const CES_AT_LEAST: RangeInclusive<i32> = 2..=7;
+
 impl LowScoreThresholds {
     /// Checks each threshold lies inside its instrument's scale, leaving at least one score that
     /// is not low.
@@ -94,20 +102,17 @@ impl LowScoreThresholds {
         let csat = v.check(in_range(
             "low_score_thresholds.csat_at_most",
             csat_at_most,
-            1,
-            4,
+            CSAT_AT_MOST,
         ));
         let nps = v.check(in_range(
             "low_score_thresholds.nps_at_most",
             nps_at_most,
-            0,
-            9,
+            NPS_AT_MOST,
         ));
         let ces = v.check(in_range(
             "low_score_thresholds.ces_at_least",
             ces_at_least,
-            2,
-            7,
+            CES_AT_LEAST,
         ));
         v.build(|| {
             Some(Self {
@@ -119,15 +124,14 @@ impl LowScoreThresholds {
     }
 }
 
-/// Checks an integer setting lies in `min..=max`.
-pub fn in_range(field: &str, value: i64, min: i32, max: i32) -> DomainResult<i32> {
-    if (i64::from(min)..=i64::from(max)).contains(&value) {
-        i32::try_from(value).map_err(|_| DomainError::invalid(field, "out of range"))
-    } else {
-        Err(DomainError::invalid(
+/// Checks an integer setting lies in `range`.
+pub fn in_range(field: &str, value: i64, range: RangeInclusive<i32>) -> DomainResult<i32> {
+    match i32::try_from(value) {
+        Ok(value) if range.contains(&value) => Ok(value),
+        _ => Err(DomainError::invalid(
             field,
-            format!("must be between {min} and {max}"),
-        ))
+            format!("must be between {} and {}", range.start(), range.end()),
+        )),
     }
 }
 
@@ -152,14 +156,23 @@ impl Default for OrganizationSettings {
     }
 }
 
-/// Validates an anonymity threshold: at least 3, so no single answer can be singled out.
+/// The anonymity thresholds an organization may choose: at least 3, so no single answer can
+/// be singled out.
+pub const ANONYMITY_THRESHOLD: RangeInclusive<i32> = 3..=1000;
+
+/// The escalation response targets an organization may choose: one minute to one week.
+pub const ESCALATION_RESPONSE_TARGET_MINUTES: RangeInclusive<i32> = 1..=10_080;
+
 fn anonymity_threshold(value: i64) -> DomainResult<i32> {
-    in_range("anonymity_threshold", value, 3, 1000)
+    in_range("anonymity_threshold", value, ANONYMITY_THRESHOLD)
 }
 
-/// Validates the escalation response target: one minute to one week.
 fn escalation_response_target_minutes(value: i64) -> DomainResult<i32> {
-    in_range("escalation_response_target_minutes", value, 1, 10_080)
+    in_range(
+        "escalation_response_target_minutes",
+        value,
+        ESCALATION_RESPONSE_TARGET_MINUTES,
+    )
 }
 
 /// An organization as stored. It serializes as the API shows it (settings at the top level), which

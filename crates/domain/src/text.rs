@@ -30,10 +30,13 @@ fn check_length(field: &str, raw: &str, max: usize) -> DomainResult<()> {
     Ok(())
 }
 
-/// An email address: one `@` with text on both sides, no spaces, at most 254 characters
-/// (RFC 5321's path limit). Deliverability is the HR system's concern, not ours.
+/// The longest email address: RFC 5321's path limit.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// An email address: one `@` with text on both sides, no spaces, at most [`MAX_EMAIL_CHARS`].
+/// Deliverability is the HR system's concern, not ours.
 pub fn email(field: &str, raw: &str) -> DomainResult<String> {
-    let value = single_line(field, raw, 254)?;
+    let value = single_line(field, raw, MAX_EMAIL_CHARS)?;
     let valid = match value.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()

@@ -4,6 +4,7 @@
 mod app;
 pub mod binary;
 mod database;
+pub mod documented;
 mod fixtures;
 pub mod key_server;
 pub mod locks;

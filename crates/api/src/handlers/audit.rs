@@ -18,6 +18,7 @@ use circulo_persistence::AuditFilter;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::pagination::{list_view, page_request};
+use crate::openapi::problems::ListProblems;
 use crate::state::{AppState, read};
 use circulo_domain::timestamp::rfc3339;
 
@@ -28,31 +29,36 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
 /// Who made a change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActorView {
-    /// The role they acted in (`owner`, `integration`, …, or `cli`).
+    /// The role the author acted in: a token role (`owner`, `integration`, …) or `cli` for the
+    /// server's own command line.
     pub role: String,
-    /// Their token's subject; absent where the author must stay unknown.
+    /// The `sub` of the author's token; `null` where the author must stay unknown (anonymous
+    /// feedback).
     pub subject: Option<String>,
 }
 
 /// One change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventView {
-    /// Time-ordered id.
+    /// The entry's id, assigned by the server.
     pub id: Uuid,
-    /// When the change was committed.
+    /// When the change was made: the start of its day (UTC) for a change whose author must
+    /// stay unknown, so the time cannot point to them.
     #[serde(serialize_with = "rfc3339")]
     pub occurred_at: DateTime<Utc>,
-    /// Who made it.
+    /// Who made the change.
     pub actor: ActorView,
-    /// What was done (`member.created`).
+    /// What was done, as `<entity type>.<verb>` (`member.created`, `team.deleted`).
     pub action: String,
-    /// The kind of thing changed (`member`).
+    /// The kind of thing changed (`member`, `team`, `organization`).
     pub entity_type: String,
     /// The id of the thing changed.
     pub entity_id: String,
-    /// The request that made the change (`X-Request-Id`).
+    /// The `X-Request-Id` of the request that made the change, or `null` for changes made
+    /// outside a request or whose author must stay unknown.
     pub request_id: Option<String>,
-    /// The entity's state after the change.
+    /// The entity as it was after the change, as its own endpoint shows it; for a deletion, as
+    /// it was when it was deleted.
     #[schema(value_type = Option<Object>)]
     pub changes: Option<serde_json::Value>,
 }
@@ -99,10 +105,9 @@ pub struct ListAuditEvents {
     /// Before this instant or date (exclusive).
     #[param(min_length = 10, example = "2026-12-01T00:00:00Z")]
     pub to: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// How many events to return at most.
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`, to read the page after it.
     #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
@@ -115,7 +120,7 @@ pub struct ListAuditEvents {
 #[utoipa::path(
     tag = "audit",
     params(ListAuditEvents),
-    responses((status = 200, description = "A page of audit events", body = AuditEventList)),
+    responses(ListProblems, (status = 200, description = "A page of audit events", body = AuditEventList)),
 )]
 #[get("/audit-events")]
 pub async fn list_audit_events(

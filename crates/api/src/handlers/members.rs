@@ -10,9 +10,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use circulo_domain::member::{
-    Member, MemberFields, MemberPatch, MemberRole, RawMemberFields, RawMemberPatch,
+    self, Member, MemberFields, MemberPatch, MemberRole, RawMemberFields, RawMemberPatch,
 };
 use circulo_domain::principal::{Permission, Role};
+use circulo_domain::text::MAX_EMAIL_CHARS;
 use circulo_domain::timestamp::rfc3339;
 use circulo_domain::{DomainError, MemberId, TeamId};
 use circulo_persistence::{MemberFilter, Upserted};
@@ -24,7 +25,10 @@ use crate::http::etag::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{encode_cursor, page_request};
-use crate::http::problem::Problem;
+use crate::openapi::limits::{Bound, Limit, bounds};
+use crate::openapi::problems::{
+    ChangeProblems, CreateProblems, ListProblems, ReadProblems, UpsertProblems,
+};
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
 
@@ -39,89 +43,116 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
 /// A member's fields: the body that creates one (`POST`) or replaces one by external id (`PUT`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "external_id": "hr-1042",
+    "display_name": "Ana García",
+    "email": "ana.garcia@example.com",
+    "role": "staff",
+    "strengths": ["refunds", "Spanish"]
+})))]
 pub struct CreateMember {
-    /// The HR system's id, unique in the organization. In a PUT it may be left out; when given
-    /// it must equal the path's.
-    #[schema(min_length = 1, max_length = 255)]
+    /// The HR system's id for the member, unique in the organization. A PUT may leave it out;
+    /// when it gives one, it must equal the path's.
     pub external_id: Option<String>,
-    /// How colleagues and clients know them, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// How colleagues and clients know the member. One line, without control characters.
     pub display_name: String,
-    /// Work email.
-    #[schema(max_length = 254)]
+    /// The member's work email: one `@` with text on both sides, no spaces.
     pub email: Option<String>,
-    /// Their role.
+    /// What the member does in the organization.
     pub role: MemberRole,
-    /// Their team.
+    /// The id of the team the member works in.
     pub team_id: Option<Uuid>,
-    /// Whom they report to.
+    /// The id of the member this one reports to. Nobody may report to themselves, directly or
+    /// through others.
     pub manager_id: Option<Uuid>,
-    /// What they are good at: up to 20, each 1–60 characters, no repeats.
+    /// What the member is good at, each named once; none when left out.
     #[serde(default)]
-    #[schema(max_items = 20)]
     pub strengths: Vec<String>,
-    /// Defaults to true.
+    /// Whether the member may act; `true` when left out.
     pub active: Option<bool>,
 }
 
-/// Changes to a member; absent fields stay as they are, `null` clears an optional one.
+/// Changes to a member: fields left out stay as they are, `null` clears an optional one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"team_id": null, "strengths": ["refunds", "Spanish", "wine"]})))]
 pub struct UpdateMember {
-    /// The HR system's id, or `null`.
+    /// The HR system's id for the member, unique in the organization, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[schema(value_type = Option<String>)]
     pub external_id: Option<Option<String>>,
-    /// Display name, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// How colleagues and clients know the member.
     pub display_name: Option<String>,
-    /// Work email, or `null`.
+    /// The member's work email, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    /// Role.
+    /// What the member does in the organization.
     pub role: Option<MemberRole>,
-    /// Team, or `null`.
+    /// The id of the member's team, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub team_id: Option<Option<Uuid>>,
-    /// Manager, or `null`.
+    /// The id of the member this one reports to, or `null` for no one; a change that would make
+    /// the member report to themselves, directly or through others, is refused.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub manager_id: Option<Option<Uuid>>,
-    /// Strengths (replaces the list): up to 20, each 1–60 characters, no repeats.
-    #[schema(max_items = 20)]
+    /// The member's strengths, replacing the whole list.
     pub strengths: Option<Vec<String>>,
-    /// `false` deactivates the member, `true` reactivates them.
+    /// `false` deactivates the member (their tokens are refused from then on), `true`
+    /// reactivates them.
     pub active: Option<bool>,
+}
+
+/// What the server accepts in the bodies above.
+pub(super) fn limits() -> Vec<Bound> {
+    let strengths = Limit::Strings {
+        items: member::MAX_STRENGTHS,
+        chars: member::MAX_STRENGTH_CHARS,
+    };
+    bounds! {
+        CreateMember {
+            external_id: Limit::Chars(member::MAX_EXTERNAL_ID_CHARS),
+            display_name: Limit::Chars(member::MAX_DISPLAY_NAME_CHARS),
+            email: Limit::Chars(MAX_EMAIL_CHARS),
+            strengths: strengths.clone(),
+        },
+        UpdateMember {
+            external_id: Limit::Chars(member::MAX_EXTERNAL_ID_CHARS),
+            display_name: Limit::Chars(member::MAX_DISPLAY_NAME_CHARS),
+            email: Limit::Chars(MAX_EMAIL_CHARS),
+            strengths: strengths,
+        },
+    }
 }
 
 /// A member.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberView {
-    /// The member's id; the `sub` of their tokens.
+    /// The member's id, assigned by the server; the `sub` of the member's tokens.
     pub id: Uuid,
-    /// The HR system's id. Left out for staff callers, except on their own record.
+    /// The HR system's id for the member. Left out for staff callers, except on their own record.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub external_id: Option<Option<String>>,
-    /// Display name.
+    /// How colleagues and clients know the member.
     pub display_name: String,
-    /// Work email. Left out for staff callers, except on their own record.
+    /// The member's work email. Left out for staff callers, except on their own record.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    /// Role.
+    /// What the member does in the organization.
     pub role: MemberRole,
-    /// Team.
+    /// The id of the member's team, or `null`.
     pub team_id: Option<Uuid>,
-    /// Manager.
+    /// The id of the member this one reports to, or `null`.
     pub manager_id: Option<Uuid>,
-    /// Strengths.
+    /// What the member is good at.
     pub strengths: Vec<String>,
-    /// Whether the member is active.
+    /// Whether the member may act; a deactivated member's tokens are refused.
     pub active: bool,
-    /// Changes with every update; send it back in `If-Match`.
+    /// The member's version, raised by every change; the `ETag` carries it for `If-Match`.
     pub version: i64,
     /// When the member was created.
     #[serde(serialize_with = "rfc3339")]
@@ -193,16 +224,15 @@ pub struct MemberList {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListMembers {
-    /// Only members of this team.
+    /// Only members of the team with this id.
     pub team_id: Option<Uuid>,
-    /// Only members reporting directly to this manager.
+    /// Only members who report directly to the member with this id.
     pub manager_id: Option<Uuid>,
-    /// Only active (`true`) or deactivated (`false`) members.
+    /// Only active (`true`) or only deactivated (`false`) members.
     pub active: Option<bool>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// How many members to return at most.
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`, to read the page after it.
     #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
@@ -240,10 +270,12 @@ impl UpdateMember {
 /// Create a member.
 #[utoipa::path(
     tag = "members",
+    params(IdempotencyKey),
     request_body = CreateMember,
     responses(
-        (status = 201, description = "The member", body = MemberView, headers(("Location" = String), ("ETag" = String))),
-        (status = 409, description = "The external id is taken", body = Problem, content_type = "application/problem+json"),
+        CreateProblems,
+        (status = 201, description = "The new member", body = MemberView,
+            headers(("Location" = String, description = "The member's URL"), ("ETag" = String, description = "The member's version"))),
     ),
 )]
 #[post("/members")]
@@ -273,7 +305,11 @@ pub async fn create_member(
 }
 
 /// List members, oldest first.
-#[utoipa::path(tag = "members", params(ListMembers), responses((status = 200, description = "A page of members", body = MemberList)))]
+#[utoipa::path(
+    tag = "members",
+    params(ListMembers),
+    responses(ListProblems, (status = 200, description = "A page of members", body = MemberList)),
+)]
 #[get("/members")]
 pub async fn list_members(
     state: web::Data<AppState>,
@@ -306,7 +342,11 @@ pub async fn list_members(
 #[utoipa::path(
     tag = "members",
     params(("id" = Uuid, Path, description = "The member's id")),
-    responses((status = 200, description = "The member", body = MemberView, headers(("ETag" = String)))),
+    responses(
+        ReadProblems,
+        (status = 200, description = "The member", body = MemberView,
+            headers(("ETag" = String, description = "The member's version"))),
+    ),
 )]
 #[get("/members/{id}")]
 pub async fn get_member(
@@ -330,11 +370,12 @@ pub async fn get_member(
 /// others, is refused with 422.
 #[utoipa::path(
     tag = "members",
-    params(("id" = Uuid, Path, description = "The member's id")),
+    params(("id" = Uuid, Path, description = "The member's id"), IfMatch),
     request_body = UpdateMember,
     responses(
-        (status = 200, description = "The updated member", body = MemberView, headers(("ETag" = String))),
-        (status = 409, description = "The external id is taken", body = Problem, content_type = "application/problem+json"),
+        ChangeProblems,
+        (status = 200, description = "The changed member", body = MemberView,
+            headers(("ETag" = String, description = "The member's new version"))),
     ),
 )]
 #[patch("/members/{id}")]
@@ -371,11 +412,14 @@ pub async fn update_member(
 /// of the body take their defaults, as with any PUT.
 #[utoipa::path(
     tag = "members",
-    params(("external_id" = String, Path, description = "The HR system's id for the member")),
+    params(("external_id" = String, Path, description = "The HR system's id for the member"), IfMatch),
     request_body = CreateMember,
     responses(
-        (status = 200, description = "The replaced member", body = MemberView, headers(("ETag" = String))),
-        (status = 201, description = "The new member", body = MemberView, headers(("Location" = String), ("ETag" = String))),
+        UpsertProblems,
+        (status = 200, description = "The replaced member", body = MemberView,
+            headers(("ETag" = String, description = "The member's new version"))),
+        (status = 201, description = "The new member", body = MemberView,
+            headers(("Location" = String, description = "The member's URL"), ("ETag" = String, description = "The member's version"))),
     ),
 )]
 #[put("/members/external/{external_id}")]

@@ -13,6 +13,8 @@ pub use fallback::{RouteTable, not_found_or_method_not_allowed};
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::openapi::limits::Bound;
+
 /// Every API route. The server and the OpenAPI document are built from this one table.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(
@@ -23,4 +25,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(audit::routes),
     )
     .configure(health::routes);
+}
+
+/// The limits of every request body, for the document.
+pub fn bounds() -> Vec<Bound> {
+    [organizations::limits(), teams::limits(), members::limits()].concat()
 }

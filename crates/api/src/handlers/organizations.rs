@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use circulo_domain::organization::{
-    Organization, OrganizationFields, OrganizationPatch, RawLowScoreThresholds,
+    self, Organization, OrganizationFields, OrganizationPatch, RawLowScoreThresholds,
     RawOrganizationFields, RawOrganizationPatch,
 };
 use circulo_domain::principal::Permission;
@@ -21,7 +21,8 @@ use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
-use crate::http::problem::Problem;
+use crate::openapi::limits::{Bound, Limit, bounds};
+use crate::openapi::problems::{ChangeProblems, CreateProblems, ReadProblems};
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
 
@@ -34,76 +35,91 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
 /// A new organization.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Café Sol", "currency": "EUR", "timezone": "Europe/Madrid"})))]
 pub struct CreateOrganization {
-    /// Display name, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// What the organization is called. One line, without control characters.
     pub name: String,
-    /// ISO 4217 code of the currency money is kept in.
-    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    /// The ISO 4217 code of the currency the organization's amounts are kept in, in upper case.
+    /// It cannot change later: amounts recorded in it would change meaning.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    /// IANA time zone that dates are read in.
-    #[schema(example = "Europe/Madrid", min_length = 1)]
+    /// The IANA time zone the organization's dates are read in: a date in a query means
+    /// midnight there.
     pub timezone: String,
 }
 
-/// Which satisfaction scores count as low (`score.detractor`).
+/// Which satisfaction scores count as low enough to act on at once (`score.detractor`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LowScoreThresholdsBody {
-    /// A CSAT (1–5) at or below this is low (1–4, default 2).
-    #[schema(minimum = 1, maximum = 4)]
+    /// A CSAT score (1–5) at or below this is low; 2 unless changed.
     pub csat_at_most: i64,
-    /// An NPS answer (0–10) at or below this is low (0–9, default 6).
-    #[schema(minimum = 0, maximum = 9)]
+    /// An NPS answer (0–10) at or below this is low; 6 unless changed (the detractors).
     pub nps_at_most: i64,
-    /// A CES (1–7) at or above this is low (2–7, default 5).
-    #[schema(minimum = 2, maximum = 7)]
+    /// A CES score (1–7) at or above this is low; 5 unless changed.
     pub ces_at_least: i64,
 }
 
-/// Changes to the organization; absent fields stay as they are.
+/// Changes to the organization: fields left out stay as they are. The currency never changes.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"anonymity_threshold": 7, "low_score_thresholds": {"csat_at_most": 2, "nps_at_most": 6, "ces_at_least": 5}})))]
 pub struct UpdateOrganization {
-    /// Display name.
-    #[schema(min_length = 1, max_length = 200)]
+    /// What the organization is called.
     pub name: Option<String>,
-    /// IANA time zone.
-    #[schema(min_length = 1)]
+    /// The IANA time zone the organization's dates are read in.
     pub timezone: Option<String>,
-    /// Anonymous feedback shows only from this many items on (at least 3).
-    #[schema(minimum = 3, maximum = 1000)]
+    /// Anonymous feedback about someone is shown only once there are at least this many items,
+    /// so no single answer can be traced to its author.
     pub anonymity_threshold: Option<i64>,
-    /// Minutes within which an escalation should be answered (1–10080).
-    #[schema(minimum = 1, maximum = 10080)]
+    /// Minutes within which an escalation should be answered.
     pub escalation_response_target_minutes: Option<i64>,
-    /// Which scores count as low.
+    /// Which scores count as low, all three together.
     pub low_score_thresholds: Option<LowScoreThresholdsBody>,
+}
+
+/// What the server accepts in the bodies above.
+pub(super) fn limits() -> Vec<Bound> {
+    bounds! {
+        CreateOrganization { name: Limit::Chars(organization::MAX_NAME_CHARS) },
+        UpdateOrganization {
+            name: Limit::Chars(organization::MAX_NAME_CHARS),
+            anonymity_threshold: Limit::Integer(organization::ANONYMITY_THRESHOLD),
+            escalation_response_target_minutes:
+                Limit::Integer(organization::ESCALATION_RESPONSE_TARGET_MINUTES),
+        },
+        LowScoreThresholdsBody {
+            csat_at_most: Limit::Integer(organization::CSAT_AT_MOST),
+            nps_at_most: Limit::Integer(organization::NPS_AT_MOST),
+            ces_at_least: Limit::Integer(organization::CES_AT_LEAST),
+        },
+    }
 }
 
 /// An organization and its settings.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrganizationView {
-    /// The organization's id (the `org` claim of its tokens).
+    /// The organization's id, assigned by the server: the `org` claim of its tokens.
     pub id: Uuid,
-    /// Display name.
+    /// What the organization is called.
     pub name: String,
-    /// ISO 4217 currency code.
+    /// The ISO 4217 code of the currency its amounts are kept in.
     pub currency: String,
-    /// IANA time zone.
+    /// The IANA time zone its dates are read in.
     pub timezone: String,
-    /// Minimum number of anonymous items before any is shown.
+    /// How many anonymous feedback items about someone must exist before any is shown.
     pub anonymity_threshold: i32,
     /// Minutes within which an escalation should be answered.
     pub escalation_response_target_minutes: i32,
     /// Which scores count as low.
     pub low_score_thresholds: LowScoreThresholdsBody,
-    /// Changes with every update; send it back in `If-Match`.
+    /// The organization's version, raised by every change; the `ETag` carries it for
+    /// `If-Match`.
     pub version: i64,
     /// When the organization was created.
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
+    /// When the organization or its settings last changed.
     #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
@@ -152,11 +168,12 @@ impl UpdateOrganization {
 /// owner tunes them with `PATCH /v1/organization`.
 #[utoipa::path(
     tag = "organizations",
+    params(IdempotencyKey),
     request_body = CreateOrganization,
     responses(
-        (status = 201, description = "The organization", body = OrganizationView,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        CreateProblems,
+        (status = 201, description = "The new organization", body = OrganizationView,
+            headers(("Location" = String, description = "Where its owner reads it"), ("ETag" = String, description = "The organization's version"))),
     ),
 )]
 #[post("/organizations")]
@@ -192,9 +209,9 @@ pub async fn create_organization(
 #[utoipa::path(
     tag = "organizations",
     responses(
+        ReadProblems,
         (status = 200, description = "The organization", body = OrganizationView,
-            headers(("ETag" = String, description = "The version, for If-Match"))),
-        (status = 404, description = "The token's organization does not exist", body = Problem, content_type = "application/problem+json"),
+            headers(("ETag" = String, description = "The organization's version"))),
     ),
 )]
 #[get("/organization")]
@@ -214,11 +231,12 @@ pub async fn get_organization(
 /// Change the caller's organization's name, time zone or settings.
 #[utoipa::path(
     tag = "organizations",
+    params(IfMatch),
     request_body = UpdateOrganization,
     responses(
-        (status = 200, description = "The updated organization", body = OrganizationView,
-            headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "The token's organization does not exist", body = Problem, content_type = "application/problem+json"),
+        ChangeProblems,
+        (status = 200, description = "The changed organization", body = OrganizationView,
+            headers(("ETag" = String, description = "The organization's new version"))),
     ),
 )]
 #[patch("/organization")]

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use circulo_domain::principal::Permission;
-use circulo_domain::team::{RawTeamFields, RawTeamPatch, Team, TeamFields, TeamPatch};
+use circulo_domain::team::{self, RawTeamFields, RawTeamPatch, Team, TeamFields, TeamPatch};
 use circulo_domain::timestamp::rfc3339;
 use circulo_domain::{MemberId, TeamId};
 
@@ -21,6 +21,10 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
 use crate::http::problem::Problem;
+use crate::openapi::limits::{Bound, Limit, bounds};
+use crate::openapi::problems::{
+    ChangeProblems, CreateProblems, DeleteProblems, ListProblems, ReadProblems,
+};
 use crate::state::{AppState, read};
 use crate::write::{Answer, write};
 
@@ -35,42 +39,51 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
 /// A new team.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Front desk"})))]
 pub struct CreateTeam {
-    /// Unique within the organization, 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    /// What the organization calls the team; no two of its teams share a name. One line,
+    /// without control characters.
     pub name: String,
-    /// The member who leads the team.
+    /// The id of the member who leads the team, a member of the same organization.
     pub lead_member_id: Option<Uuid>,
 }
 
-/// Changes to a team; absent fields stay as they are, `null` clears the lead.
+/// Changes to a team: fields left out stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Front desk, mornings"})))]
 pub struct UpdateTeam {
-    /// New name.
-    #[schema(min_length = 1, max_length = 100)]
+    /// The team's new name, unique in the organization.
     pub name: Option<String>,
-    /// New lead, or `null` for none.
+    /// The id of the member who now leads the team, or `null` for no lead.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub lead_member_id: Option<Option<Uuid>>,
 }
 
+/// What the server accepts in the bodies above.
+pub(super) fn limits() -> Vec<Bound> {
+    bounds! {
+        CreateTeam { name: Limit::Chars(team::MAX_NAME_CHARS) },
+        UpdateTeam { name: Limit::Chars(team::MAX_NAME_CHARS) },
+    }
+}
+
 /// A team.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TeamView {
-    /// The team's id.
+    /// The team's id, assigned by the server.
     pub id: Uuid,
-    /// Its name.
+    /// What the organization calls the team, unique in it.
     pub name: String,
-    /// Who leads it.
+    /// The id of the member who leads the team, or `null` when no one does.
     pub lead_member_id: Option<Uuid>,
-    /// Changes with every update; send it back in `If-Match`.
+    /// The team's version, raised by every change; the `ETag` carries it for `If-Match`.
     pub version: i64,
-    /// When it was created.
+    /// When the team was created.
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
+    /// When the team last changed.
     #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
@@ -98,10 +111,9 @@ list_view!(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListTeams {
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    /// How many teams to return at most.
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`, to read the page after it.
     #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
@@ -109,11 +121,12 @@ pub struct ListTeams {
 /// Create a team.
 #[utoipa::path(
     tag = "teams",
+    params(IdempotencyKey),
     request_body = CreateTeam,
     responses(
-        (status = 201, description = "The team", body = TeamView,
-            headers(("Location" = String), ("ETag" = String))),
-        (status = 409, description = "A team with this name exists", body = Problem, content_type = "application/problem+json"),
+        CreateProblems,
+        (status = 201, description = "The new team", body = TeamView,
+            headers(("Location" = String, description = "The team's URL"), ("ETag" = String, description = "The team's version"))),
     ),
 )]
 #[post("/teams")]
@@ -145,7 +158,11 @@ pub async fn create_team(
 }
 
 /// List teams, oldest first.
-#[utoipa::path(tag = "teams", params(ListTeams), responses((status = 200, description = "A page of teams", body = TeamList)))]
+#[utoipa::path(
+    tag = "teams",
+    params(ListTeams),
+    responses(ListProblems, (status = 200, description = "A page of teams", body = TeamList)),
+)]
 #[get("/teams")]
 pub async fn list_teams(
     state: web::Data<AppState>,
@@ -162,7 +179,11 @@ pub async fn list_teams(
 #[utoipa::path(
     tag = "teams",
     params(("id" = Uuid, Path, description = "The team's id")),
-    responses((status = 200, description = "The team", body = TeamView, headers(("ETag" = String)))),
+    responses(
+        ReadProblems,
+        (status = 200, description = "The team", body = TeamView,
+            headers(("ETag" = String, description = "The team's version"))),
+    ),
 )]
 #[get("/teams/{id}")]
 pub async fn get_team(
@@ -183,11 +204,12 @@ pub async fn get_team(
 /// Rename a team or change its lead.
 #[utoipa::path(
     tag = "teams",
-    params(("id" = Uuid, Path, description = "The team's id")),
+    params(("id" = Uuid, Path, description = "The team's id"), IfMatch),
     request_body = UpdateTeam,
     responses(
-        (status = 200, description = "The updated team", body = TeamView, headers(("ETag" = String))),
-        (status = 409, description = "A team with this name exists", body = Problem, content_type = "application/problem+json"),
+        ChangeProblems,
+        (status = 200, description = "The changed team", body = TeamView,
+            headers(("ETag" = String, description = "The team's new version"))),
     ),
 )]
 #[patch("/teams/{id}")]
@@ -219,10 +241,11 @@ pub async fn update_team(
 /// Delete a team that no member belongs to.
 #[utoipa::path(
     tag = "teams",
-    params(("id" = Uuid, Path, description = "The team's id")),
+    params(("id" = Uuid, Path, description = "The team's id"), IfMatch),
     responses(
-        (status = 204, description = "Deleted"),
-        (status = 409, description = "Members still belong to the team", body = Problem, content_type = "application/problem+json"),
+        DeleteProblems,
+        (status = 204, description = "The team is gone"),
+        (status = 409, description = "Members still belong to the team: move them first", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[delete("/teams/{id}")]

@@ -1,0 +1,239 @@
+//! The conventions every `/v1` operation shares, checked against the running server for each
+//! operation its OpenAPI document lists, with the bodies the document gives as examples. Every
+//! answer must be one the document declares for the operation, and every error a problem.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::support::documented::{Operation, v1_operations};
+use crate::support::{TestApp, for_each_backend};
+
+#[tokio::test]
+async fn every_operation_refuses_a_request_without_a_usable_token() {
+    for_each_backend(|app| async move {
+        let (org, _) = app.create_org().await;
+        let valid = app.token(Some(&org), "owner", "owner-1", None);
+        let tampered = format!("{}x", &valid[..valid.len() - 1]);
+        for op in v1_operations() {
+            let path = op.path_to_nothing();
+            for token in [None, Some(tampered.as_str())] {
+                let refused = op.send(&app, &path, token, &[]).await;
+                assert_eq!(refused.status, 401, "{}: {}", op.name(), refused.text);
+                assert!(
+                    refused
+                        .header("www-authenticate")
+                        .is_some_and(|challenge| challenge.starts_with("Bearer")),
+                    "{}: no Bearer challenge",
+                    op.name()
+                );
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_operation_is_not_found_for_a_token_whose_organization_does_not_exist() {
+    for_each_backend(|app| async move {
+        let ghost = Uuid::now_v7().to_string();
+        for op in v1_operations() {
+            let gone = op
+                .send_as_permitted(&app, &op.path_to_nothing(), &ghost, &[])
+                .await;
+            assert_eq!(gone.status, 404, "{}: {}", op.name(), gone.text);
+        }
+    })
+    .await;
+}
+
+/// One resource of each collection that has by-id operations, created in `org` with the
+/// documented example, by its id: what the by-id operations are then pointed at.
+async fn one_of_each(app: &TestApp, org: &str) -> HashMap<String, Value> {
+    let operations = v1_operations();
+    let mut created = HashMap::new();
+    for collection in operations.iter().filter_map(Operation::collection) {
+        if created.contains_key(collection) {
+            continue;
+        }
+        let create = operations
+            .iter()
+            .find(|op| op.method == Method::POST && op.template == collection)
+            .unwrap_or_else(|| panic!("{collection}/{{id}} but no POST {collection}"));
+        let made = create.send_as_permitted(app, collection, org, &[]).await;
+        assert_eq!(made.status, 201, "{}: {}", create.name(), made.text);
+        created.insert(collection.to_owned(), made.body);
+    }
+    created
+}
+
+#[tokio::test]
+async fn every_operation_by_id_is_not_found_for_another_organization_or_an_unknown_id() {
+    for_each_backend(|app| async move {
+        let (mine, _) = app.create_org().await;
+        let (theirs, _) = app.create_org().await;
+        let resources = one_of_each(&app, &theirs).await;
+        let by_id: Vec<Operation> = v1_operations()
+            .into_iter()
+            .filter(|op| op.collection().is_some())
+            .collect();
+        assert!(!by_id.is_empty());
+        for op in &by_id {
+            let resource = &resources[op.collection().unwrap()];
+            let theirs_path = op.path(|_| resource["id"].as_str().unwrap().to_owned());
+            for path in [theirs_path, op.path_to_nothing()] {
+                let hidden = op.send_as_permitted(&app, &path, &mine, &[]).await;
+                assert_eq!(hidden.status, 404, "{} {path}: {}", op.name(), hidden.text);
+            }
+        }
+        // Their resources are all still there, unchanged.
+        for op in by_id.iter().filter(|op| op.method == Method::GET) {
+            let resource = &resources[op.collection().unwrap()];
+            let path = op.path(|_| resource["id"].as_str().unwrap().to_owned());
+            let still = op.send_as_permitted(&app, &path, &theirs, &[]).await;
+            assert_eq!(&still.body, resource, "{}", op.name());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_creating_post_replays_a_retry_and_refuses_its_key_with_another_body() {
+    for_each_backend(|app| async move {
+        let (org, _) = app.create_org().await;
+        let posts: Vec<Operation> = v1_operations()
+            .into_iter()
+            .filter(|op| op.method == Method::POST)
+            .collect();
+        assert!(!posts.is_empty());
+        for op in posts {
+            assert!(op.takes_header("Idempotency-Key"), "{}", op.name());
+            let key = format!("retry {}", op.template);
+            let key = [("idempotency-key", key.as_str())];
+            let path = op.path_to_nothing();
+            let first = op.send_as_permitted(&app, &path, &org, &key).await;
+            assert_eq!(first.status, 201, "{}: {}", op.name(), first.text);
+            let retry = op.send_as_permitted(&app, &path, &org, &key).await;
+            assert_eq!(retry.status, 201, "{}: {}", op.name(), retry.text);
+            assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+            assert_eq!(retry.body, first.body, "{}", op.name());
+
+            // The same fields, other bytes: a different request as far as the key is concerned.
+            let spaced = serde_json::to_string_pretty(&op.example().unwrap()).unwrap();
+            let mut reused = None;
+            for (role, subject) in [("owner", "owner-1"), ("platform_admin", "ops")] {
+                let token = app.token(Some(&org), role, subject, None);
+                let answer = app
+                    .execute(
+                        app.client
+                            .post(app.url(&path))
+                            .bearer_auth(&token)
+                            .header("idempotency-key", key[0].1)
+                            .header("content-type", "application/json")
+                            .body(spaced.clone()),
+                    )
+                    .await;
+                if answer.status != 403 {
+                    reused = Some(op.check(answer));
+                    break;
+                }
+            }
+            let reused = reused.unwrap();
+            assert_eq!(reused.status, 422, "{}: {}", op.name(), reused.text);
+            assert!(
+                reused.body["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("Idempotency-Key")),
+                "{}: {}",
+                op.name(),
+                reused.text
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_change_refuses_a_stale_if_match_and_a_malformed_one() {
+    for_each_backend(|app| async move {
+        let (org, _) = app.create_org().await;
+        let resources = one_of_each(&app, &org).await;
+        let changes: Vec<Operation> = v1_operations()
+            .into_iter()
+            .filter(|op| [Method::PATCH, Method::PUT, Method::DELETE].contains(&op.method))
+            .collect();
+        assert!(!changes.is_empty());
+        for op in changes {
+            assert!(op.takes_header("If-Match"), "{}", op.name());
+            // An existing resource's current version is never 987654.
+            let path = match op.collection() {
+                Some(collection) => {
+                    let resource = &resources[collection];
+                    op.path(|name| resource[name].as_str().unwrap().to_owned())
+                }
+                None => op.path_to_nothing(),
+            };
+            let stale = op
+                .send_as_permitted(&app, &path, &org, &[("if-match", "\"987654\"")])
+                .await;
+            assert_eq!(stale.status, 412, "{} {path}: {}", op.name(), stale.text);
+            let malformed = op
+                .send_as_permitted(&app, &path, &org, &[("if-match", "987654")])
+                .await;
+            assert_eq!(malformed.status, 400, "{}: {}", op.name(), malformed.text);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_body_must_be_json_within_the_size_limit_with_known_fields() {
+    for_each_backend(|app| async move {
+        let (org, _) = app.create_org().await;
+        for op in v1_operations() {
+            let Some(example) = op.example() else {
+                continue;
+            };
+            // A body is read before the caller's rights are checked: any valid token will do.
+            let token = app.token(Some(&org), "owner", "owner-1", None);
+            let path = op.path_to_nothing();
+            let request = || {
+                app.client
+                    .request(op.method.clone(), app.url(&path))
+                    .bearer_auth(&token)
+            };
+
+            let as_text = op.check(
+                app.execute(
+                    request()
+                        .header("content-type", "text/plain")
+                        .body(example.to_string()),
+                )
+                .await,
+            );
+            assert_eq!(as_text.status, 415, "{}: {}", op.name(), as_text.text);
+
+            let huge = format!("{{\"padding\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+            let too_large = op.check(
+                app.execute(
+                    request()
+                        .header("content-type", "application/json")
+                        .body(huge),
+                )
+                .await,
+            );
+            assert_eq!(too_large.status, 413, "{}: {}", op.name(), too_large.text);
+
+            let mut unknown = example.clone();
+            unknown
+                .as_object_mut()
+                .unwrap()
+                .insert("colour".into(), "blue".into());
+            let refused = op.check(app.execute(request().json(&unknown)).await);
+            assert_eq!(refused.status, 422, "{}: {}", op.name(), refused.text);
+        }
+    })
+    .await;
+}
