@@ -7,6 +7,7 @@ pub mod ids;
 pub mod member;
 pub mod organization;
 pub mod page;
+pub mod patch;
 pub mod principal;
 pub mod string_enum;
 pub mod team;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{DomainError, DomainResult, Validator};
 use crate::ids::{MemberId, TeamId};
 use crate::text;
+use crate::version::Revision;
 
 crate::string_enum! {
     /// The role a member holds in the organization.
@@ -49,14 +50,9 @@ pub struct Member {
     pub strengths: Vec<String>,
     /// Inactive members keep their history but no longer act.
     pub active: bool,
-    /// Optimistic-concurrency version.
-    pub version: i64,
-    /// When the member was created.
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
-    pub created_at: DateTime<Utc>,
-    /// When the member last changed.
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
-    pub updated_at: DateTime<Utc>,
+    /// Its version and when it was created and last changed.
+    #[serde(flatten)]
+    pub revision: Revision,
 }
 
 /// A member's fields as a client sent them: the body of a create or of an upsert.
@@ -132,29 +128,13 @@ impl MemberFields {
 
     /// These fields with `patch` applied.
     pub fn patched(mut self, patch: MemberPatch) -> Self {
-        if let Some(v) = patch.external_id {
-            self.external_id = v;
-        }
-        if let Some(v) = patch.display_name {
-            self.display_name = v;
-        }
-        if let Some(v) = patch.email {
-            self.email = v;
-        }
-        if let Some(v) = patch.role {
-            self.role = v;
-        }
-        if let Some(v) = patch.team_id {
-            self.team_id = v;
-        }
-        if let Some(v) = patch.manager_id {
-            self.manager_id = v;
-        }
-        if let Some(v) = patch.strengths {
-            self.strengths = v;
-        }
-        if let Some(v) = patch.active {
-            self.active = Some(v);
+        crate::apply_patch!(
+            self, patch;
+            external_id, display_name, email, role, team_id, manager_id, strengths,
+        );
+        // The fields' `active` is optional (an upsert may leave it out); a patch's is a value.
+        if let Some(active) = patch.active {
+            self.active = Some(active);
         }
         self
     }
@@ -279,9 +259,7 @@ impl Member {
             manager_id: fields.manager_id,
             strengths: fields.strengths,
             active: fields.active.unwrap_or(true),
-            version: 1,
-            created_at: at,
-            updated_at: at,
+            revision: Revision::first(at),
         }
     }
 
@@ -311,8 +289,7 @@ impl Member {
             manager_id: fields.manager_id,
             strengths: fields.strengths,
             active: fields.active.unwrap_or(self.active),
-            version: self.version + 1,
-            updated_at: at,
+            revision: self.revision.next(at),
             ..self.clone()
         }
     }

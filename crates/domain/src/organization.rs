@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{DomainError, DomainResult, Validator};
 use crate::ids::OrgId;
 use crate::text;
+use crate::version::Revision;
 
 /// An ISO 4217 currency code such as `EUR`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -190,14 +191,9 @@ pub struct Organization {
     /// Tunable settings.
     #[serde(flatten)]
     pub settings: OrganizationSettings,
-    /// Optimistic-concurrency version, bumped by every change.
-    pub version: i64,
-    /// When it was created.
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
-    pub updated_at: DateTime<Utc>,
+    /// Its version and when it was created and last changed.
+    #[serde(flatten)]
+    pub revision: Revision,
 }
 
 /// An organization's fields as a client sent them: the body that creates one.
@@ -248,22 +244,11 @@ impl OrganizationFields {
     /// These fields with `patch` applied. The currency is fixed at creation: amounts recorded
     /// in it would change meaning.
     pub fn patched(mut self, patch: OrganizationPatch) -> Self {
-        if let Some(name) = patch.name {
-            self.name = name;
-        }
-        if let Some(timezone) = patch.timezone {
-            self.timezone = timezone;
-        }
-        let s = &mut self.settings;
-        if let Some(value) = patch.anonymity_threshold {
-            s.anonymity_threshold = value;
-        }
-        if let Some(value) = patch.escalation_response_target_minutes {
-            s.escalation_response_target_minutes = value;
-        }
-        if let Some(value) = patch.low_score_thresholds {
-            s.low_score_thresholds = value;
-        }
+        crate::apply_patch!(self, patch; name, timezone);
+        crate::apply_patch!(
+            self.settings, patch;
+            anonymity_threshold, escalation_response_target_minutes, low_score_thresholds,
+        );
         self
     }
 }
@@ -340,9 +325,7 @@ impl Organization {
             currency: fields.currency,
             timezone: fields.timezone,
             settings: fields.settings,
-            version: 1,
-            created_at: at,
-            updated_at: at,
+            revision: Revision::first(at),
         }
     }
 
@@ -362,8 +345,7 @@ impl Organization {
             name: fields.name,
             timezone: fields.timezone,
             settings: fields.settings,
-            version: self.version + 1,
-            updated_at: at,
+            revision: self.revision.next(at),
             ..self.clone()
         }
     }
@@ -400,7 +382,7 @@ mod tests {
         .unwrap();
         let next = org.replaced(org.fields().patched(patch), Utc::now());
         assert_eq!(next.settings.anonymity_threshold, 7);
-        assert_eq!((next.currency.as_str(), next.version), ("EUR", 2));
+        assert_eq!((next.currency.as_str(), next.revision.version), ("EUR", 2));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{DomainResult, Validator};
 use crate::ids::{MemberId, TeamId};
 use crate::text;
+use crate::version::Revision;
 
 /// The longest team name.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -23,14 +24,9 @@ pub struct Team {
     pub name: String,
     /// Who leads the team, when someone does.
     pub lead_member_id: Option<MemberId>,
-    /// Optimistic-concurrency version.
-    pub version: i64,
-    /// When it was created.
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
-    pub updated_at: DateTime<Utc>,
+    /// Its version and when it was created and last changed.
+    #[serde(flatten)]
+    pub revision: Revision,
 }
 
 /// A team's fields as a client sent them.
@@ -74,12 +70,7 @@ impl TeamFields {
 
     /// These fields with `patch` applied.
     pub fn patched(mut self, patch: TeamPatch) -> Self {
-        if let Some(name) = patch.name {
-            self.name = name;
-        }
-        if let Some(lead) = patch.lead_member_id {
-            self.lead_member_id = lead;
-        }
+        crate::apply_patch!(self, patch; name, lead_member_id);
         self
     }
 }
@@ -127,9 +118,7 @@ impl Team {
             id,
             name: fields.name,
             lead_member_id: fields.lead_member_id,
-            version: 1,
-            created_at: at,
-            updated_at: at,
+            revision: Revision::first(at),
         }
     }
 
@@ -146,8 +135,7 @@ impl Team {
         Self {
             name: fields.name,
             lead_member_id: fields.lead_member_id,
-            version: self.version + 1,
-            updated_at: at,
+            revision: self.revision.next(at),
             ..self.clone()
         }
     }
@@ -198,6 +186,9 @@ mod tests {
         let next = team.replaced(team.fields().patched(patch), Utc::now());
         assert_eq!(next.lead_member_id, None);
         assert_eq!(next.name, "Front desk");
-        assert_eq!((next.version, next.created_at), (2, team.created_at));
+        assert_eq!(
+            (next.revision.version, next.revision.created_at),
+            (2, team.revision.created_at)
+        );
     }
 }

@@ -1,6 +1,42 @@
 //! Optimistic concurrency: every mutable resource carries a version, and a change may name the
 //! versions it applies to (`If-Match`, RFC 9110 §13.1.1).
 
+use chrono::{DateTime, Utc};
+
+/// Where a stored resource is in its history: the version every change raises by one, when it
+/// was created and when it last changed. Each entity flattens one into what it serializes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Revision {
+    /// The version: 1 when created, one more with every change.
+    pub version: i64,
+    /// When the resource was created.
+    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Revision {
+    /// A resource's first revision, created `at`.
+    pub fn first(at: DateTime<Utc>) -> Self {
+        Self {
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The revision after this one, for a change made `at`.
+    pub fn next(&self, at: DateTime<Utc>) -> Self {
+        Self {
+            version: self.version + 1,
+            updated_at: at,
+            ..*self
+        }
+    }
+}
+
 /// What a change asks of the version of the resource it applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Precondition {

@@ -9,16 +9,16 @@ use circulo_domain::version::Precondition;
 use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
 
 use crate::conn::DbConn;
-use crate::db::Db;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::hierarchy;
 use crate::locks::{Keyed, lock_member_by_external_id, lock_name, lock_row};
 use crate::rows::{
-    Versioned, after_id, id_page, parse_id, parse_opt_id, snapshot, update_versioned,
+    Versioned, after_id, id_page, parse_id, parse_opt_id, revision, snapshot, store_handles,
+    update_versioned,
 };
 use crate::schema::members as m;
 use crate::teams::team_exists;
-use crate::time::{from_db, to_db};
+use crate::time::to_db;
 use crate::tx::WriteTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -52,9 +52,9 @@ impl MemberRow {
             manager_id: member.manager_id.map(|id| id.to_string()),
             strengths: snapshot(&member.strengths)?,
             active: member.active,
-            version: member.version,
-            created_at: to_db(member.created_at),
-            updated_at: to_db(member.updated_at),
+            version: member.revision.version,
+            created_at: to_db(member.revision.created_at),
+            updated_at: to_db(member.revision.updated_at),
         })
     }
 
@@ -70,9 +70,7 @@ impl MemberRow {
             display_name: self.display_name,
             email: self.email,
             active: self.active,
-            version: self.version,
-            created_at: from_db(self.created_at),
-            updated_at: from_db(self.updated_at),
+            revision: revision(self.version, self.created_at, self.updated_at),
         })
     }
 }
@@ -93,7 +91,7 @@ impl Versioned for MembersTable {
     }
 
     fn version(member: &Member) -> i64 {
-        member.version
+        member.revision.version
     }
 
     fn write(conn: &mut DbConn, org: OrgId, next: &Member, version: i64) -> StoreResult<usize> {
@@ -128,25 +126,7 @@ pub enum Upserted {
     Replaced,
 }
 
-/// Reading members.
-pub struct Members<'a>(&'a Db);
-
-/// Changing members, inside a write transaction.
-pub struct MemberWrites<'t, 'c>(&'t mut WriteTx<'c>);
-
-impl Db {
-    /// The member store.
-    pub fn members(&self) -> Members<'_> {
-        Members(self)
-    }
-}
-
-impl<'c> WriteTx<'c> {
-    /// Changes to members in this transaction.
-    pub fn members(&mut self) -> MemberWrites<'_, 'c> {
-        MemberWrites(self)
-    }
-}
+store_handles!(members: Members, MemberWrites);
 
 impl Members<'_> {
     /// Reads a member of `org`.

@@ -11,13 +11,12 @@ use circulo_domain::organization::{
 use circulo_domain::version::Precondition;
 
 use crate::conn::DbConn;
-use crate::db::Db;
 use crate::error::{StoreResult, corrupt};
 use crate::feed;
 use crate::locks::lock_organization;
-use crate::rows::{Versioned, parse_id, update_versioned};
+use crate::rows::{Versioned, parse_id, revision, store_handles, update_versioned};
 use crate::schema::organizations as o;
-use crate::time::{from_db, to_db};
+use crate::time::to_db;
 use crate::tx::WriteTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -50,9 +49,9 @@ impl OrganizationRow {
             low_score_csat_at_most: s.low_score_thresholds.csat_at_most,
             low_score_nps_at_most: s.low_score_thresholds.nps_at_most,
             low_score_ces_at_least: s.low_score_thresholds.ces_at_least,
-            version: org.version,
-            created_at: to_db(org.created_at),
-            updated_at: to_db(org.updated_at),
+            version: org.revision.version,
+            created_at: to_db(org.revision.created_at),
+            updated_at: to_db(org.revision.updated_at),
         }
     }
 
@@ -73,32 +72,12 @@ impl OrganizationRow {
                     ces_at_least: self.low_score_ces_at_least,
                 },
             },
-            version: self.version,
-            created_at: from_db(self.created_at),
-            updated_at: from_db(self.updated_at),
+            revision: revision(self.version, self.created_at, self.updated_at),
         })
     }
 }
 
-/// Reading organizations.
-pub struct Organizations<'a>(&'a Db);
-
-/// Changing organizations, inside a write transaction.
-pub struct OrganizationWrites<'t, 'c>(&'t mut WriteTx<'c>);
-
-impl Db {
-    /// The organization store.
-    pub fn organizations(&self) -> Organizations<'_> {
-        Organizations(self)
-    }
-}
-
-impl<'c> WriteTx<'c> {
-    /// Changes to organizations in this transaction.
-    pub fn organizations(&mut self) -> OrganizationWrites<'_, 'c> {
-        OrganizationWrites(self)
-    }
-}
+store_handles!(organizations: Organizations, OrganizationWrites);
 
 impl OrganizationWrites<'_, '_> {
     /// Creates an organization with default settings.
@@ -146,7 +125,7 @@ impl Versioned for OrganizationsTable {
     }
 
     fn version(org: &Organization) -> i64 {
-        org.version
+        org.revision.version
     }
 
     fn write(conn: &mut DbConn, _: OrgId, next: &Organization, version: i64) -> StoreResult<usize> {

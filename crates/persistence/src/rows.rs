@@ -3,15 +3,17 @@
 
 use std::str::FromStr;
 
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use uuid::Uuid;
 
 use circulo_domain::OrgId;
 use circulo_domain::page::{Keyset, Page, PageRequest};
-use circulo_domain::version::Precondition;
+use circulo_domain::version::{Precondition, Revision};
 
 use crate::conn::DbConn;
 use crate::error::{StoreError, StoreResult, corrupt};
+use crate::time::from_db;
 use crate::tx::WriteTx;
 
 pub(crate) fn parse_id<T: FromStr>(what: &str, raw: &str) -> StoreResult<T> {
@@ -25,6 +27,19 @@ pub(crate) fn parse_opt_id<T: FromStr>(what: &str, raw: Option<&str>) -> StoreRe
 /// The row as JSON text, for the audit log's record of the state after a change.
 pub(crate) fn snapshot<T: Serialize>(row: &T) -> StoreResult<String> {
     serde_json::to_string(row).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))
+}
+
+/// A row's revision columns as the domain's [`Revision`].
+pub(crate) fn revision(
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+) -> Revision {
+    Revision {
+        version,
+        created_at: from_db(created_at),
+        updated_at: from_db(updated_at),
+    }
 }
 
 /// A table whose rows carry a version: it says how to lock, read and write one row, and
@@ -109,6 +124,37 @@ fn check_version(expected: &Precondition, current: i64) -> StoreResult<()> {
         )))
     }
 }
+
+/// Declares a resource's two store handles and where they are reached: `$reads` from a [`Db`]
+/// (`db.teams()`), for reads on a connection of the pool; `$writes` from a [`WriteTx`]
+/// (`tx.teams()`), for changes inside the caller's transaction.
+///
+/// [`Db`]: crate::db::Db
+/// [`WriteTx`]: crate::tx::WriteTx
+macro_rules! store_handles {
+    ($store:ident: $reads:ident, $writes:ident) => {
+        #[doc = concat!("Reading ", stringify!($store), ".")]
+        pub struct $reads<'a>(&'a $crate::db::Db);
+
+        #[doc = concat!("Changing ", stringify!($store), ", inside a write transaction.")]
+        pub struct $writes<'t, 'c>(&'t mut $crate::tx::WriteTx<'c>);
+
+        impl $crate::db::Db {
+            #[doc = concat!("The ", stringify!($store), " store.")]
+            pub fn $store(&self) -> $reads<'_> {
+                $reads(self)
+            }
+        }
+
+        impl<'c> $crate::tx::WriteTx<'c> {
+            #[doc = concat!("Changes to ", stringify!($store), " in this transaction.")]
+            pub fn $store(&mut self) -> $writes<'_, 'c> {
+                $writes(self)
+            }
+        }
+    };
+}
+pub(crate) use store_handles;
 
 /// Narrows a boxed query to one keyset page ordered by `id`: the rows after the page's cursor,
 /// one more than the page holds (that one says whether another page follows).

@@ -11,15 +11,15 @@ use circulo_domain::version::Precondition;
 use circulo_domain::{DomainError, MemberId, OrgId, TeamId};
 
 use crate::conn::DbConn;
-use crate::db::Db;
 use crate::error::{StoreError, StoreResult};
 use crate::locks::{Keyed, lock_row};
 use crate::members::member_exists;
 use crate::rows::{
-    Versioned, after_id, id_page, load_versioned, parse_id, parse_opt_id, update_versioned,
+    Versioned, after_id, id_page, load_versioned, parse_id, parse_opt_id, revision, store_handles,
+    update_versioned,
 };
 use crate::schema::{members as m, teams as t};
-use crate::time::{from_db, to_db};
+use crate::time::to_db;
 use crate::tx::WriteTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -41,9 +41,9 @@ impl TeamRow {
             id: team.id.to_string(),
             name: team.name.clone(),
             lead_member_id: team.lead_member_id.map(|id| id.to_string()),
-            version: team.version,
-            created_at: to_db(team.created_at),
-            updated_at: to_db(team.updated_at),
+            version: team.revision.version,
+            created_at: to_db(team.revision.created_at),
+            updated_at: to_db(team.revision.updated_at),
         }
     }
 
@@ -52,9 +52,7 @@ impl TeamRow {
             id: parse_id("team id", &self.id)?,
             lead_member_id: parse_opt_id("lead member id", self.lead_member_id.as_deref())?,
             name: self.name,
-            version: self.version,
-            created_at: from_db(self.created_at),
-            updated_at: from_db(self.updated_at),
+            revision: revision(self.version, self.created_at, self.updated_at),
         })
     }
 }
@@ -75,7 +73,7 @@ impl Versioned for TeamsTable {
     }
 
     fn version(team: &Team) -> i64 {
-        team.version
+        team.revision.version
     }
 
     fn write(conn: &mut DbConn, org: OrgId, next: &Team, version: i64) -> StoreResult<usize> {
@@ -90,25 +88,7 @@ impl Versioned for TeamsTable {
     }
 }
 
-/// Reading teams.
-pub struct Teams<'a>(&'a Db);
-
-/// Changing teams, inside a write transaction.
-pub struct TeamWrites<'t, 'c>(&'t mut WriteTx<'c>);
-
-impl Db {
-    /// The team store.
-    pub fn teams(&self) -> Teams<'_> {
-        Teams(self)
-    }
-}
-
-impl<'c> WriteTx<'c> {
-    /// Changes to teams in this transaction.
-    pub fn teams(&mut self) -> TeamWrites<'_, 'c> {
-        TeamWrites(self)
-    }
-}
+store_handles!(teams: Teams, TeamWrites);
 
 impl Teams<'_> {
     /// Reads a team of `org`.

@@ -203,9 +203,9 @@ impl MemberView {
             manager_id: m.manager_id.map(|id| id.as_uuid()),
             strengths: m.strengths,
             active: m.active,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            version: m.revision.version,
+            created_at: m.revision.created_at,
+            updated_at: m.revision.updated_at,
         }
     }
 }
@@ -296,7 +296,7 @@ pub async fn create_member(
         move |member| {
             Answer::created(
                 format!("/v1/members/{}", member.id),
-                member.version,
+                member.revision.version,
                 &MemberView::shown(member, shown),
             )
         },
@@ -359,7 +359,7 @@ pub async fn get_member(
     let member = read(&state, &caller, move |db| db.members().get(org, id)).await?;
     Ok(with_etag(
         StatusCode::OK,
-        member.version,
+        member.revision.version,
         &MemberView::shown(member, Visibility::of(&caller)),
     ))
 }
@@ -398,7 +398,7 @@ pub async fn update_member(
         move |member| {
             Answer::with_etag(
                 StatusCode::OK,
-                member.version,
+                member.revision.version,
                 &MemberView::shown(member, shown),
             )
         },
@@ -450,7 +450,10 @@ pub async fn upsert_member_by_external_id(
         IdempotencyKey::default(),
         move |tx| tx.members().upsert_by_external_id(org, fields, &if_match.0),
         move |(member, outcome)| {
-            let (version, location) = (member.version, format!("/v1/members/{}", member.id));
+            let (version, location) = (
+                member.revision.version,
+                format!("/v1/members/{}", member.id),
+            );
             let view = MemberView::shown(member, shown);
             match outcome {
                 Upserted::Created => Answer::created(location, version, &view),

@@ -139,9 +139,9 @@ impl From<Organization> for OrganizationView {
                 nps_at_most: t.nps_at_most.into(),
                 ces_at_least: t.ces_at_least.into(),
             },
-            version: o.version,
-            created_at: o.created_at,
-            updated_at: o.updated_at,
+            version: o.revision.version,
+            created_at: o.revision.created_at,
+            updated_at: o.revision.updated_at,
         }
     }
 }
@@ -197,7 +197,7 @@ pub async fn create_organization(
         |org| {
             Answer::created(
                 "/v1/organization".to_owned(),
-                org.version,
+                org.revision.version,
                 &OrganizationView::from(org),
             )
         },
@@ -223,7 +223,7 @@ pub async fn get_organization(
     let org = read(&state, &caller, move |db| db.organizations().get(org_id)).await?;
     Ok(with_etag(
         StatusCode::OK,
-        org.version,
+        org.revision.version,
         &OrganizationView::from(org),
     ))
 }
@@ -253,7 +253,13 @@ pub async fn update_organization(
         &caller,
         IdempotencyKey::default(),
         move |tx| tx.organizations().update(org_id, &if_match.0, patch),
-        |org| Answer::with_etag(StatusCode::OK, org.version, &OrganizationView::from(org)),
+        |org| {
+            Answer::with_etag(
+                StatusCode::OK,
+                org.revision.version,
+                &OrganizationView::from(org),
+            )
+        },
     )
     .await
 }

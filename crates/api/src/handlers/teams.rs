@@ -94,9 +94,9 @@ impl From<Team> for TeamView {
             id: t.id.as_uuid(),
             name: t.name,
             lead_member_id: t.lead_member_id.map(|id| id.as_uuid()),
-            version: t.version,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
+            version: t.revision.version,
+            created_at: t.revision.created_at,
+            updated_at: t.revision.updated_at,
         }
     }
 }
@@ -149,7 +149,7 @@ pub async fn create_team(
         |team| {
             Answer::created(
                 format!("/v1/teams/{}", team.id),
-                team.version,
+                team.revision.version,
                 &TeamView::from(team),
             )
         },
@@ -196,7 +196,7 @@ pub async fn get_team(
     let team = read(&state, &caller, move |db| db.teams().get(org, id)).await?;
     Ok(with_etag(
         StatusCode::OK,
-        team.version,
+        team.revision.version,
         &TeamView::from(team),
     ))
 }
@@ -233,7 +233,7 @@ pub async fn update_team(
         &caller,
         IdempotencyKey::default(),
         move |tx| tx.teams().update(org, id, &if_match.0, patch),
-        |team| Answer::with_etag(StatusCode::OK, team.version, &TeamView::from(team)),
+        |team| Answer::with_etag(StatusCode::OK, team.revision.version, &TeamView::from(team)),
     )
     .await
 }
