@@ -137,7 +137,7 @@ done
 stop_server
 sqlite_rss=$rss_kib
 
-median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+median() { python3 -c "import statistics,sys; print(f\"{statistics.median(float(x) for x in sys.argv[1:]):.2f}\")" $1; }
 echo
 printf '%-26s %16s %14s %14s\n' path "PG ratio (med)" "PG req/s" "SQLite req/s"
 for entry in "${paths[@]}"; do

@@ -21,8 +21,15 @@ use crate::teams::team_exists;
 use crate::time::to_db;
 use crate::tx::WriteTx;
 
+// `treat_none_as_default_value = false`: a `None` binds NULL instead of writing DEFAULT, so the
+// INSERT's SQL is the same every time and diesel keeps it prepared.
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = m, primary_key(org_id, id), treat_none_as_null = true)]
+#[diesel(
+    table_name = m,
+    primary_key(org_id, id),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 struct MemberRow {
     org_id: String,
     id: String,

@@ -22,8 +22,15 @@ use crate::schema::{members as m, teams as t};
 use crate::time::to_db;
 use crate::tx::WriteTx;
 
+// `treat_none_as_default_value = false`: a `None` binds NULL instead of writing DEFAULT, so the
+// INSERT's SQL is the same every time and diesel keeps it prepared.
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = t, primary_key(org_id, id), treat_none_as_null = true)]
+#[diesel(
+    table_name = t,
+    primary_key(org_id, id),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 struct TeamRow {
     org_id: String,
     id: String,

@@ -65,8 +65,10 @@ pub struct WriteTx<'a> {
     ctx: &'a ChangeContext,
 }
 
+// `treat_none_as_default_value = false`: a `None` binds NULL instead of writing DEFAULT, so the
+// INSERT's SQL is the same every time and diesel keeps it prepared.
 #[derive(Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 struct NewAuditRow<'a> {
     org_id: String,
     id: String,
