@@ -10,6 +10,7 @@
 
 mod support;
 
+mod anonymity;
 mod audit;
 mod audit_feed;
 mod authentication;
@@ -21,6 +22,9 @@ mod contention;
 mod conventions;
 mod crash_recovery;
 mod etags;
+mod feedback;
+mod goal_access;
+mod goals;
 mod hostile_input;
 mod idempotency;
 mod jwks;

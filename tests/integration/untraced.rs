@@ -32,7 +32,7 @@ async fn an_untraced_change_leaves_no_author_request_or_hour_behind() {
         )
         .expect("open");
         let org_id: OrgId = org.parse().expect("org id");
-        let ctx = ChangeContext::untraced("staff");
+        let ctx = ChangeContext::untraced();
         let claim = KeyClaim::untraced(Some(org.clone()), "derived-key".into(), "print".into());
         let fields = TeamFields::parse(RawTeamFields {
             name: "Quiet team",
@@ -74,7 +74,7 @@ async fn an_untraced_change_leaves_no_author_request_or_hour_behind() {
             .await
             .expect(200);
         let entry = &after.items()[0];
-        assert_eq!(entry["actor"]["role"], "staff");
+        assert_eq!(entry["actor"]["role"], "anonymous");
         assert!(entry["actor"]["subject"].is_null(), "{entry}");
         assert!(entry["request_id"].is_null(), "{entry}");
         let id = uuid::Uuid::parse_str(entry["id"].as_str().expect("id")).expect("uuid");

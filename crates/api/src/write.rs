@@ -43,6 +43,15 @@ impl Answer {
         Ok(answer)
     }
 
+    /// 201 with a record that never changes (so has no version) and where it can be read.
+    pub fn recorded(location: String, body: &impl Serialize) -> StoreResult<Self> {
+        Ok(Self {
+            status: StatusCode::CREATED,
+            headers: vec![(header::LOCATION, location)],
+            body: Some(json(body)?),
+        })
+    }
+
     /// 204 without a body.
     pub fn no_content() -> StoreResult<Self> {
         Ok(Self {

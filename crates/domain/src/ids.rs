@@ -58,6 +58,18 @@ id_type!(
     /// A member (a person on the staff) of an organization.
     MemberId
 );
+id_type!(
+    /// A goal of a member or a team.
+    GoalId
+);
+id_type!(
+    /// One progress report on a goal.
+    CheckInId
+);
+id_type!(
+    /// One piece of feedback about a member.
+    FeedbackId
+);
 
 #[cfg(test)]
 mod tests {

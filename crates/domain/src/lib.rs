@@ -3,12 +3,15 @@
 
 pub mod audit;
 pub mod error;
+pub mod feedback;
+pub mod goal;
 pub mod ids;
 pub mod member;
 pub mod organization;
 pub mod page;
 pub mod patch;
 pub mod principal;
+pub mod reach;
 pub mod string_enum;
 pub mod team;
 pub mod text;
@@ -17,4 +20,4 @@ pub mod version;
 pub mod window;
 
 pub use error::{DomainError, DomainResult};
-pub use ids::{MemberId, OrgId, TeamId};
+pub use ids::{CheckInId, FeedbackId, GoalId, MemberId, OrgId, TeamId};

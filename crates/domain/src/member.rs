@@ -224,7 +224,7 @@ fn email(raw: &str) -> DomainResult<String> {
 }
 
 /// Validates a list of strengths: at most 20, each 1–60 characters, no repeats.
-fn strengths(raw: &[String]) -> DomainResult<Vec<String>> {
+pub(crate) fn strengths(raw: &[String]) -> DomainResult<Vec<String>> {
     if raw.len() > MAX_STRENGTHS {
         return Err(DomainError::invalid(
             "strengths",

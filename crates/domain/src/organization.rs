@@ -59,6 +59,11 @@ impl TimeZone {
     pub fn tz(&self) -> chrono_tz::Tz {
         self.0
     }
+
+    /// The date it is in this zone at `now`.
+    pub fn date_at(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        now.with_timezone(&self.0).date_naive()
+    }
 }
 
 impl serde::Serialize for TimeZone {

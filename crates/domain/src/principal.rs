@@ -78,6 +78,17 @@ pub enum Permission {
     WriteDirectory,
     /// Read the audit log.
     ReadAudit,
+    /// Read goals (managers and staff: those within their reach).
+    ReadGoals,
+    /// Set and change goals (managers: of the people under them and their teams).
+    WriteGoals,
+    /// Check in on goals (staff: their own).
+    CheckInGoals,
+    /// Give feedback (members: as themselves).
+    GiveFeedback,
+    /// Read feedback (members: about themselves and the people under them; integrations:
+    /// client feedback).
+    ReadFeedback,
 }
 
 /// The longest token subject accepted.
@@ -146,13 +157,29 @@ impl Principal {
             (Role::PlatformAdmin, P::CreateOrganization) => true,
             (Role::PlatformAdmin, _) | (_, P::CreateOrganization) => false,
             (Role::Owner, _) => true,
-            (Role::Manager | Role::Staff, P::ReadDirectory) => true,
+            (
+                Role::Manager | Role::Staff,
+                P::ReadDirectory
+                | P::ReadGoals
+                | P::CheckInGoals
+                | P::GiveFeedback
+                | P::ReadFeedback,
+            ) => true,
+            (Role::Manager, P::WriteGoals) => true,
             (Role::Manager | Role::Staff, _) => false,
             (Role::Integration, P::ReadDirectory) => {
                 self.has_any(&[Scope::MembersRead, Scope::MembersWrite])
             }
             (Role::Integration, P::WriteDirectory) => self.scopes.contains(&Scope::MembersWrite),
             (Role::Integration, P::ReadAudit) => self.scopes.contains(&Scope::AuditRead),
+            (Role::Integration, P::ReadGoals) => {
+                self.has_any(&[Scope::GoalsRead, Scope::GoalsWrite])
+            }
+            (Role::Integration, P::WriteGoals | P::CheckInGoals) => {
+                self.scopes.contains(&Scope::GoalsWrite)
+            }
+            (Role::Integration, P::GiveFeedback) => self.scopes.contains(&Scope::FeedbackWrite),
+            (Role::Integration, P::ReadFeedback) => self.scopes.contains(&Scope::FeedbackRead),
             (Role::Integration, P::ManageOrganization) => false,
         }
     }
@@ -190,6 +217,13 @@ fn forbidden_reason(permission: Permission) -> &'static str {
         Permission::ReadAudit => {
             "reading the audit log needs the owner role or the audit:read scope"
         }
+        Permission::ReadGoals => "reading goals needs the goals:read scope",
+        Permission::WriteGoals => {
+            "setting goals needs the owner or manager role or the goals:write scope"
+        }
+        Permission::CheckInGoals => "checking in on goals needs the goals:write scope",
+        Permission::GiveFeedback => "giving feedback needs the feedback:write scope",
+        Permission::ReadFeedback => "reading feedback needs the feedback:read scope",
     }
 }
 
@@ -256,6 +290,17 @@ mod tests {
         let writer = principal(Role::Integration, "members:write");
         assert!(writer.can(Permission::ReadDirectory));
         assert!(writer.can(Permission::WriteDirectory));
+    }
+
+    #[test]
+    fn staff_read_goals_and_check_in_but_only_managers_set_goals() {
+        let staff = principal(Role::Staff, "goals:write");
+        assert!(staff.can(Permission::ReadGoals) && staff.can(Permission::CheckInGoals));
+        assert!(!staff.can(Permission::WriteGoals));
+        assert!(principal(Role::Manager, "").can(Permission::WriteGoals));
+        let reader = principal(Role::Integration, "goals:read feedback:read");
+        assert!(reader.can(Permission::ReadGoals) && reader.can(Permission::ReadFeedback));
+        assert!(!reader.can(Permission::WriteGoals) && !reader.can(Permission::GiveFeedback));
     }
 
     #[test]

@@ -17,6 +17,22 @@ pub fn single_line(field: &str, raw: &str, max: usize) -> DomainResult<String> {
     Ok(raw.to_owned())
 }
 
+/// Checks a free-text field that may span lines: 1..=`max` characters, not blank, and no
+/// control characters but line breaks and tabs.
+pub fn multi_line(field: &str, raw: &str, max: usize) -> DomainResult<String> {
+    check_length(field, raw, max)?;
+    if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain control characters other than line breaks and tabs",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 fn check_length(field: &str, raw: &str, max: usize) -> DomainResult<()> {
     if raw.trim().is_empty() {
         return Err(DomainError::invalid(field, "must not be blank"));
@@ -75,6 +91,14 @@ mod tests {
         assert!(single_line("name", "", 10).is_err());
         assert!(single_line("name", "a\u{0}b", 10).is_err());
         assert!(single_line("name", "a\nb", 10).is_err());
+    }
+
+    #[test]
+    fn multi_line_keeps_line_breaks_and_refuses_other_controls() {
+        assert!(multi_line("body", "line one\r\n\tline two", 100).is_ok());
+        assert!(multi_line("body", "bell\u{7}", 100).is_err());
+        assert!(multi_line("body", "nul\u{0}", 100).is_err());
+        assert!(multi_line("body", "\n\n", 100).is_err());
     }
 
     #[test]

@@ -15,6 +15,17 @@ pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok,
     }
 }
 
+/// Serializes an optional timestamp: `null`, or as [`rfc3339`] does.
+pub fn rfc3339_opt<S: Serializer>(
+    t: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => rfc3339(t, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// `t` into `buffer`, for years 0 to 9999 (the rest take the slow path).
 fn write<'a>(t: &DateTime<Utc>, buffer: &'a mut [u8; 27]) -> Option<&'a str> {
     let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;

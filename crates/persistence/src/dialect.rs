@@ -50,3 +50,73 @@ pub(crate) const PLACE_WAITING_AUDIT_EVENTS: Dialects = Dialects {
               ORDER BY id LIMIT ?4) AS waiting \
         WHERE audit_events.org_id = ?1 AND audit_events.id = waiting.id",
 };
+
+/// Member `$2` of organization `$1` and everyone who reports to them, directly or through others,
+/// each with their team; `itself` marks `$2`'s own row (`hierarchy::reach`).
+pub(crate) const REACH: Dialects = Dialects {
+    postgres: "WITH RECURSIVE below(id) AS ( \
+            SELECT id FROM members WHERE org_id = $1 AND manager_id = $2 \
+            UNION \
+            SELECT m.id FROM members m JOIN below ON m.org_id = $1 AND m.manager_id = below.id \
+        ) SELECT id, team_id, id = $2 AS itself FROM members \
+        WHERE org_id = $1 AND (id = $2 OR id IN (SELECT id FROM below))",
+    sqlite: "WITH RECURSIVE below(id) AS ( \
+            SELECT id FROM members WHERE org_id = ?1 AND manager_id = ?2 \
+            UNION \
+            SELECT m.id FROM members m JOIN below ON m.org_id = ?1 AND m.manager_id = below.id \
+        ) SELECT id, team_id, id = ?2 AS itself FROM members \
+        WHERE org_id = ?1 AND (id = ?2 OR id IN (SELECT id FROM below))",
+};
+
+/// How many times goal `$3` appears among goal `$2` and the goals above it in organization `$1`
+/// (`goals::check_parent`): more than none, and making `$2` the parent of `$3` closes a cycle.
+pub(crate) const GOAL_ABOVE: Dialects = Dialects {
+    postgres: "WITH RECURSIVE above(id) AS ( \
+            SELECT CAST($2 AS TEXT) \
+            UNION \
+            SELECT g.parent_goal_id FROM goals g JOIN above ON g.org_id = $1 AND g.id = above.id \
+        ) SELECT COUNT(*) AS n FROM above WHERE id = $3",
+    sqlite: "WITH RECURSIVE above(id) AS ( \
+            SELECT CAST(?2 AS TEXT) \
+            UNION \
+            SELECT g.parent_goal_id FROM goals g JOIN above ON g.org_id = ?1 AND g.id = above.id \
+        ) SELECT COUNT(*) AS n FROM above WHERE id = ?3",
+};
+
+/// The subjects in organization `$1` with at least `$5` anonymous feedback items in the window
+/// from `$3` (inclusive) to `$4` (exclusive), either end open when NULL, optionally only subject
+/// `$2`: those whose anonymous feedback may be shown (`feedback::shown_subjects`).
+pub(crate) const SUBJECTS_OVER_THRESHOLD: Dialects = Dialects {
+    postgres: "SELECT subject_member_id AS id FROM feedback \
+        WHERE org_id = $1 AND anonymous \
+          AND ($2::text IS NULL OR subject_member_id = $2) \
+          AND ($3::timestamp IS NULL OR created_at >= $3) \
+          AND ($4::timestamp IS NULL OR created_at < $4) \
+        GROUP BY subject_member_id HAVING COUNT(*) >= $5",
+    sqlite: "SELECT subject_member_id AS id FROM feedback \
+        WHERE org_id = ?1 AND anonymous = 1 \
+          AND (?2 IS NULL OR subject_member_id = ?2) \
+          AND (?3 IS NULL OR created_at >= ?3) \
+          AND (?4 IS NULL OR created_at < ?4) \
+        GROUP BY subject_member_id HAVING COUNT(*) >= ?5",
+};
+
+/// Feedback about member `$2` of organization `$1` by kind and anonymity, in the window from
+/// `$3` to `$4` (open when NULL), optionally of kind `$5` only: how many and their average
+/// rating (`feedback::summary`).
+pub(crate) const FEEDBACK_SUMMARY: Dialects = Dialects {
+    postgres: "SELECT kind, anonymous, COUNT(*) AS n, AVG(rating::double precision) AS average \
+        FROM feedback \
+        WHERE org_id = $1 AND subject_member_id = $2 \
+          AND ($3::timestamp IS NULL OR created_at >= $3) \
+          AND ($4::timestamp IS NULL OR created_at < $4) \
+          AND ($5::text IS NULL OR kind = $5) \
+        GROUP BY kind, anonymous ORDER BY kind, anonymous",
+    sqlite: "SELECT kind, anonymous, COUNT(*) AS n, AVG(CAST(rating AS REAL)) AS average \
+        FROM feedback \
+        WHERE org_id = ?1 AND subject_member_id = ?2 \
+          AND (?3 IS NULL OR created_at >= ?3) \
+          AND (?4 IS NULL OR created_at < ?4) \
+          AND (?5 IS NULL OR kind = ?5) \
+        GROUP BY kind, anonymous ORDER BY kind, anonymous",
+};

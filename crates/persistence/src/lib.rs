@@ -20,6 +20,8 @@ mod url;
 mod writers;
 
 pub mod audit;
+pub mod feedback;
+pub mod goals;
 pub mod idempotency;
 pub mod members;
 pub mod organizations;
@@ -29,6 +31,8 @@ pub use audit::AuditFilter;
 pub use conn::{Backend, DbConn, Deadlines};
 pub use db::{Db, OpenError, PoolOptions};
 pub use error::{StoreError, StoreResult};
+pub use feedback::{FeedbackFilter, FeedbackReader, FeedbackSummaryRow, Giver};
+pub use goals::GoalFilter;
 pub use idempotency::{KeyClaim, StoredResponse, Written};
 pub use members::{MemberFilter, Upserted};
 pub use migrations::{MigrationError, migrate, revert_all};

@@ -20,6 +20,7 @@ use crate::error::StoreResult;
 pub(crate) enum Keyed {
     Teams,
     Members,
+    Goals,
 }
 
 /// Locks one row until the transaction ends (a missing row locks nothing).
@@ -30,6 +31,7 @@ pub(crate) fn lock_row(conn: &mut DbConn, table: Keyed, org: OrgId, id: &str) ->
     let sql = match table {
         Keyed::Teams => "SELECT id FROM teams WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
         Keyed::Members => "SELECT id FROM members WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        Keyed::Goals => "SELECT id FROM goals WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
     };
     diesel::sql_query(sql)
         .bind::<Text, _>(org.to_string())

@@ -158,7 +158,7 @@ impl Organizations<'_> {
     }
 }
 
-fn find(conn: &mut DbConn, id: OrgId) -> StoreResult<Organization> {
+pub(crate) fn find(conn: &mut DbConn, id: OrgId) -> StoreResult<Organization> {
     o::table
         .filter(o::org_id.eq(id.to_string()))
         .select(OrganizationRow::as_select())

@@ -84,4 +84,84 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(organizations, teams, members, audit_events);
+diesel::table! {
+    goals (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        kind -> Text,
+        owner_member_id -> Nullable<Text>,
+        owner_team_id -> Nullable<Text>,
+        parent_goal_id -> Nullable<Text>,
+        metric_name -> Text,
+        metric_unit -> Text,
+        metric_baseline -> Double,
+        metric_target -> Double,
+        metric_direction -> Text,
+        start_date -> Date,
+        due_date -> Date,
+        status -> Text,
+        strengths -> Text,
+        current_value -> Nullable<Double>,
+        current_recorded_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    goal_check_ins (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        goal_id -> Text,
+        value -> Double,
+        note -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by_role -> Text,
+        recorded_by_subject -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feedback (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        kind -> Text,
+        subject_member_id -> Text,
+        author_member_id -> Nullable<Text>,
+        author_role -> Nullable<Text>,
+        author_subject -> Nullable<Text>,
+        rating -> Nullable<Integer>,
+        icare -> Text,
+        sentiment -> Nullable<Text>,
+        body -> Text,
+        client_ref -> Nullable<Text>,
+        touchpoint -> Nullable<Text>,
+        anonymous -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox_events (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        deliver_after -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    teams,
+    members,
+    audit_events,
+    goals,
+    goal_check_ins,
+    feedback,
+);

@@ -13,7 +13,7 @@ use circulo_domain::audit::Actor;
 use crate::conn::DbConn;
 use crate::error::StoreResult;
 use crate::rows::snapshot;
-use crate::schema::audit_events;
+use crate::schema::{audit_events, outbox_events};
 use crate::time::{date_id, now, to_db, today};
 
 /// Who makes a change and in which request.
@@ -35,17 +35,22 @@ impl ChangeContext {
     }
 
     /// A change that must leave no trace of who made it or exactly when (anonymous feedback,
-    /// employee scores): its audit entries name only the role, carry no request id, are dated to
+    /// employee scores): its audit entries name the actor `anonymous`, carry no request id, are dated to
     /// the day and join the audit feed only after that day, in random order.
-    pub fn untraced(role: &str) -> Self {
+    pub fn untraced() -> Self {
         Self {
             actor: Actor {
-                role: role.to_owned(),
+                role: "anonymous".to_owned(),
                 subject: None,
             },
             request_id: None,
             traced: false,
         }
+    }
+
+    /// Who makes the change, as the audit log names them.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
     }
 
     /// Whether this change may record who made it and when.
@@ -145,6 +150,62 @@ impl<'a> WriteTx<'a> {
         };
         diesel::insert_into(audit_events::table)
             .values(&row)
+            .execute(self.conn)?;
+        Ok(())
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox_events)]
+struct NewOutboxRow<'a> {
+    org_id: String,
+    id: String,
+    event_type: &'a str,
+    payload: String,
+    created_at: chrono::NaiveDateTime,
+    deliver_after: chrono::NaiveDateTime,
+}
+
+/// An event's body as webhooks deliver it.
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    #[serde(serialize_with = "circulo_domain::timestamp::rfc3339")]
+    timestamp: DateTime<Utc>,
+    data: &'a T,
+}
+
+impl WriteTx<'_> {
+    /// Writes the event `event_type` about `data` to the outbox in this transaction, so it is
+    /// announced exactly when the change commits. An untraced change's event is dated to its day
+    /// and held back until the day is over: when it is delivered says nothing of its hour.
+    pub(crate) fn emit(
+        &mut self,
+        org: OrgId,
+        event_type: &str,
+        data: &impl Serialize,
+    ) -> StoreResult<()> {
+        let (id, deliver_after) = if self.ctx.traced {
+            (uuid::Uuid::now_v7(), self.ctx.recorded_at())
+        } else {
+            (date_id(), today() + chrono::TimeDelta::days(1))
+        };
+        let created_at = self.ctx.recorded_at();
+        let payload = snapshot(&Envelope {
+            event_type,
+            timestamp: created_at,
+            data,
+        })?;
+        diesel::insert_into(outbox_events::table)
+            .values(NewOutboxRow {
+                org_id: org.to_string(),
+                id: id.to_string(),
+                event_type,
+                payload,
+                created_at: to_db(created_at),
+                deliver_after: to_db(deliver_after),
+            })
             .execute(self.conn)?;
         Ok(())
     }

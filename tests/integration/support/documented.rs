@@ -2,6 +2,9 @@
 //! this list, so an operation is covered the day its route is added. Every response a test reads
 //! through [`Operation::send`] must be one the document declares for that operation.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
@@ -76,13 +79,65 @@ impl Operation {
         self.example.clone()
     }
 
-    /// The collection a by-id operation belongs to: `/v1/teams` for `/v1/teams/{id}`.
+    /// The collection a by-id operation belongs to: `/v1/teams` for `/v1/teams/{id}`, and
+    /// `/v1/goals` for `/v1/goals/{id}/check-ins`.
     pub fn collection(&self) -> Option<&str> {
-        self.template.strip_suffix("/{id}")
+        self.template
+            .split_once("/{id}")
+            .map(|(collection, _)| collection)
     }
 
-    /// The path with each parameter taken from `value` (by name).
+    /// Whether the operation reads, changes or deletes one resource by id (not what belongs
+    /// to it, nor an action on it).
+    pub fn is_by_id(&self) -> bool {
+        self.template.ends_with("/{id}")
+    }
+
+    /// The example body as `org` can send it: a `…member_id` field names a real member of
+    /// `org` (one made for these tests), since no example can know one. Organizations that do
+    /// not exist get the example as documented.
+    pub async fn example_in(&self, app: &TestApp, org: &str) -> Option<Value> {
+        let mut example = self.example.clone()?;
+        let refers: Vec<String> = example
+            .as_object()
+            .into_iter()
+            .flat_map(|fields| fields.iter())
+            .filter(|(name, value)| name.ends_with("member_id") && value.is_string())
+            .map(|(name, _)| name.clone())
+            .collect();
+        if refers.is_empty() {
+            return Some(example);
+        }
+        if let Some(member) = colleague(app, org).await {
+            for name in refers {
+                example[name.as_str()] = Value::String(member.clone());
+            }
+        }
+        Some(example)
+    }
+
+    /// The path with each parameter taken from `value` (by name), and each required query
+    /// parameter (an id, such as a summary's subject) from it too.
     pub fn path(&self, value: impl Fn(&str) -> String) -> String {
+        let required: Vec<String> = self.spec["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+            .map(|p| {
+                let name = p["name"].as_str().unwrap();
+                format!("{name}={}", value(name))
+            })
+            .collect();
+        let path = self.path_only(value);
+        if required.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", required.join("&"))
+        }
+    }
+
+    fn path_only(&self, value: impl Fn(&str) -> String) -> String {
         self.template
             .split('/')
             .map(
@@ -120,7 +175,8 @@ impl Operation {
         self.check(response)
     }
 
-    /// Like [`Operation::send`], trying `owner` first and a platform admin of the same
+    /// Like [`Operation::send`] with the example as `org` can send it
+    /// ([`Operation::example_in`]), trying `owner` first and a platform admin of the same
     /// organization when an owner may not do this (403 changes nothing).
     pub async fn send_as_permitted(
         &self,
@@ -129,13 +185,27 @@ impl Operation {
         org: &str,
         headers: &[(&str, &str)],
     ) -> Response {
-        let owner = app.token(Some(org), "owner", "owner-1", None);
-        let response = self.send(app, path, Some(&owner), headers).await;
-        if response.status != 403 {
-            return response;
+        let body = self.example_in(app, org).await;
+        for (role, subject) in [("owner", "owner-1"), ("platform_admin", "ops")] {
+            let token = app.token(Some(org), role, subject, None);
+            let response = app
+                .send_with_headers(
+                    self.method.clone(),
+                    path,
+                    Some(&token),
+                    headers,
+                    body.clone(),
+                )
+                .await;
+            let response = self.check(response);
+            if response.status != 403 {
+                return response;
+            }
         }
-        let admin = app.token(Some(org), "platform_admin", "ops", None);
-        self.send(app, path, Some(&admin), headers).await
+        panic!(
+            "{}: neither an owner nor a platform admin may call it",
+            self.name()
+        );
     }
 
     /// Asserts `response` is one the document declares, and a problem+json if it is an error.
@@ -155,4 +225,36 @@ impl Operation {
             response
         }
     }
+}
+
+/// The member the tests' example bodies refer to in `org`, made the first time it is asked for
+/// (per server, since two tests' servers may share an organization id only by chance).
+async fn colleague(app: &TestApp, org: &str) -> Option<String> {
+    static MADE: Mutex<Option<HashMap<(String, String), String>>> = Mutex::new(None);
+    let key = (app.address.clone(), org.to_owned());
+    if let Some(made) = MADE
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .get(&key)
+    {
+        return Some(made.clone());
+    }
+    let owner = app.token(Some(org), "owner", "owner-1", None);
+    let made = app
+        .post(
+            "/v1/members",
+            &owner,
+            serde_json::json!({"display_name": "Example colleague", "role": "staff"}),
+        )
+        .await;
+    if made.status != 201 {
+        return None;
+    }
+    let id = made.id();
+    MADE.lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .insert(key, id.clone());
+    Some(id)
 }

@@ -34,6 +34,40 @@ impl RawConn {
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
+
+    /// Every row of `table` matching `condition`, each as one JSON text of all its columns:
+    /// what someone reading the database directly would see.
+    pub fn rows(&mut self, table: &str, condition: &str) -> Vec<String> {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::Text;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            text: String,
+        }
+        let load = |rows: diesel::QueryResult<Vec<Row>>, sql: &str| {
+            rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .into_iter()
+                .map(|row| row.text)
+                .collect()
+        };
+        match self {
+            Self::Postgres(c) => {
+                let sql =
+                    format!("SELECT row_to_json(t)::text AS text FROM {table} t WHERE {condition}");
+                load(diesel::sql_query(&sql).load(c), &sql)
+            }
+            Self::Sqlite(c) => {
+                let names = format!("SELECT name AS text FROM pragma_table_info('{table}')");
+                let columns: Vec<String> = load(diesel::sql_query(&names).load(c), &names);
+                let sql = format!(
+                    "SELECT json_array({}) AS text FROM {table} WHERE {condition}",
+                    columns.join(", ")
+                );
+                load(diesel::sql_query(&sql).load(c), &sql)
+            }
+        }
+    }
 }
 
 /// A transaction holding a lock until dropped.

@@ -8,6 +8,7 @@ pub mod documented;
 mod fixtures;
 pub mod key_server;
 pub mod locks;
+pub mod people;
 pub mod slow_link;
 pub mod tokens;
 

@@ -58,3 +58,20 @@ pub fn assert_unauthorized(response: Response, case: &str) {
     );
     response.expect_problem(401);
 }
+
+/// An HS256 token signed with the test secret, as the CLI mints them, for a server process.
+pub fn hs256_token(org: &str, role: &str, sub: &str) -> String {
+    circulo_api::auth::mint_hs256(
+        super::TEST_SECRET.as_bytes(),
+        &circulo_api::auth::MintRequest {
+            org: Some(org.to_owned()),
+            role: role.to_owned(),
+            sub: sub.to_owned(),
+            scope: None,
+            ttl_seconds: 600,
+            issuer: None,
+            audience: None,
+        },
+    )
+    .expect("mint")
+}

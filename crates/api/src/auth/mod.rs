@@ -58,7 +58,7 @@ impl Caller {
                 self.request_id.as_ref().map(|id| id.server.clone()),
             )
         } else {
-            ChangeContext::untraced(self.principal.role().as_str())
+            ChangeContext::untraced()
         }
     }
 

@@ -1,12 +1,15 @@
 //! HTTP handlers, one file per resource, and the route table that serves them.
 
 pub mod audit;
+pub mod feedback;
+pub mod goals;
 pub mod health;
 pub mod members;
 pub mod organizations;
 pub mod teams;
 
 mod fallback;
+mod reach;
 mod respond;
 
 pub use fallback::{RouteTable, not_found_or_method_not_allowed};
@@ -22,6 +25,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(organizations::routes)
             .configure(teams::routes)
             .configure(members::routes)
+            .configure(goals::routes)
+            .configure(feedback::routes)
             .configure(audit::routes),
     )
     .configure(health::routes);
@@ -29,5 +34,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// The limits of every request body, for the document.
 pub fn bounds() -> Vec<Bound> {
-    [organizations::limits(), teams::limits(), members::limits()].concat()
+    [
+        organizations::limits(),
+        teams::limits(),
+        members::limits(),
+        goals::limits(),
+        feedback::limits(),
+    ]
+    .concat()
 }

@@ -1,6 +1,6 @@
 //! The access log: one line per request, naming the server's request id (the one in the audit
-//! log) and the client's. A request marked as leaving no trace is logged without anything that
-//! could identify its caller.
+//! log) and the client's. A request marked as leaving no trace writes no line; should one be
+//! rendered anyway, it holds nothing that could identify its caller.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -74,6 +74,11 @@ pub async fn access_log(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let response = next.call(req).await?;
+    // A request that leaves no trace is not logged at all: even a line without address, agent
+    // or ids would tell, by its time and its place among the others, when its author acted.
+    if leaves_no_trace(response.request()) {
+        return Ok(response);
+    }
     if log::log_enabled!(target: "circulo::access", log::Level::Info) {
         let request = response.request();
         let ids = request_id_of(request);

@@ -78,6 +78,10 @@ pub async fn record_metrics(
     let method = method_label(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
+    // Counting a request that leaves no trace would date it to the scrape interval.
+    if crate::http::trace::leaves_no_trace(response.request()) {
+        return Ok(response);
+    }
     if let Some(state) = state {
         let route = response
             .request()

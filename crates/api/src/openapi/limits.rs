@@ -21,6 +21,8 @@ pub enum Limit {
     Strings { items: usize, chars: usize },
     /// An integer in this range.
     Integer(RangeInclusive<i32>),
+    /// A number no further from zero than this.
+    Magnitude(f64),
 }
 
 /// A limit on one field of one schema.
@@ -91,6 +93,10 @@ fn apply(schema: &mut Schema, limit: &Limit) -> Option<()> {
         (Schema::Object(number), Limit::Integer(range)) => {
             number.minimum = Some((*range.start()).into());
             number.maximum = Some((*range.end()).into());
+        }
+        (Schema::Object(number), &Limit::Magnitude(max)) => {
+            number.minimum = Some(utoipa::Number::Float(-max));
+            number.maximum = Some(utoipa::Number::Float(max));
         }
         (Schema::Array(list), &Limit::Strings { items, chars }) => {
             list.max_items = Some(items);

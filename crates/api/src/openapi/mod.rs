@@ -34,6 +34,8 @@ use crate::http::problem::{FieldProblem, Problem};
         (name = "organizations", description = "Tenants and their settings"),
         (name = "teams", description = "Groups of members"),
         (name = "members", description = "The people who serve clients"),
+        (name = "goals", description = "Clear, measurable goals and their check-ins"),
+        (name = "feedback", description = "Feedback in every direction, anonymous where asked"),
         (name = "audit", description = "Who changed what, and when"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),

@@ -50,6 +50,11 @@ const CHANGE_CONFLICT: Status = Status(
      or another change landed while this one, sent without `If-Match`, applied: read the \
      resource again and retry.",
 );
+const ACTION_CONFLICT: Status = Status(
+    "409",
+    "The resource's state forbids this (`detail` says why: a cancelled goal, say), or a request \
+     with the same `Idempotency-Key` is still running: retry it once that one has answered.",
+);
 const STALE: Status = Status(
     "412",
     "`If-Match` names no current version of the resource: read it again, then decide whether \
@@ -102,6 +107,17 @@ pub struct CreateProblems;
 /// A change by id (PATCH, PUT) with a JSON body and an optional `If-Match`.
 pub struct ChangeProblems;
 
+/// A POST that creates something under a resource by id (a goal's check-ins), with a JSON body
+/// and an `Idempotency-Key`.
+pub struct CreateUnderProblems;
+
+/// A POST that acts on a resource by id (cancel, revoke, void), with a JSON body, an
+/// `Idempotency-Key` and an optional `If-Match`.
+pub struct ActionProblems;
+
+/// A list or summary of what belongs to one resource by id, with filters.
+pub struct ListUnderProblems;
+
 /// A PUT that creates or replaces by a natural key, with a JSON body and an optional `If-Match`.
 pub struct UpsertProblems;
 
@@ -138,6 +154,36 @@ impl IntoResponses for ChangeProblems {
             ],
             true,
         )
+    }
+}
+
+impl IntoResponses for CreateUnderProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problems(
+            &[NOT_FOUND, ACTION_CONFLICT, UNSUPPORTED_BODY, INVALID_CREATE],
+            true,
+        )
+    }
+}
+
+impl IntoResponses for ActionProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problems(
+            &[
+                NOT_FOUND,
+                ACTION_CONFLICT,
+                STALE,
+                UNSUPPORTED_BODY,
+                INVALID_CREATE,
+            ],
+            true,
+        )
+    }
+}
+
+impl IntoResponses for ListUnderProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problems(&[NOT_FOUND, INVALID_QUERY], false)
     }
 }
 

@@ -1,0 +1,337 @@
+//! Anonymity that holds up: anonymous feedback is shown only once its subject has at least the
+//! organization's threshold of it in the window read, every aggregate over fewer is suppressed,
+//! and nothing — the API, the database rows, the audit log, the outbox, the idempotency record,
+//! the server's whole log at `RUST_LOG=debug` — names its author or tells its time finer than
+//! the date.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::binary::{ServerProcess, run_cli};
+use crate::support::locks::RawConn;
+use crate::support::tokens::hs256_token;
+use crate::support::{Backend, TestDatabase, for_each_backend};
+
+fn upward(subject: &str, body: &str) -> Value {
+    json!({"kind": "upward", "subject_member_id": subject, "anonymous": true, "rating": 2,
+           "icare": ["culture"], "sentiment": "concern", "touchpoint": "visit", "body": body})
+}
+
+/// The UUIDv7 timestamp of `id`, as (seconds into its day, nanoseconds).
+fn time_of_day(id: &str) -> (u64, u32) {
+    let uuid = uuid::Uuid::parse_str(id).expect("a uuid");
+    let (seconds, nanos) = uuid.get_timestamp().expect("a v7 id").to_unix();
+    (seconds % 86_400, nanos)
+}
+
+#[tokio::test]
+async fn anonymous_upward_feedback_shows_only_once_the_threshold_is_reached() {
+    for_each_backend(|app| async move {
+        let c = app.company().await;
+        app.patch(
+            "/v1/organization",
+            &c.owner,
+            json!({"anonymity_threshold": 3}),
+        )
+        .await
+        .expect(200);
+        let about_manager = format!("/v1/feedback?subject_member_id={}", c.manager.id);
+        let summary = format!(
+            "/v1/feedback/summary?subject_member_id={}&kind=upward",
+            c.manager.id
+        );
+        let mut ids = Vec::new();
+        for (author, body) in [
+            (&c.ana, "Meetings run late."),
+            (&c.ben, "Rotas arrive late."),
+            (&c.cai, "Praise is rare."),
+        ] {
+            if let Some(first) = ids.first() {
+                // Below the threshold: withheld from the list, the item itself and the figures.
+                for reader in [&c.manager.token, &c.owner] {
+                    assert!(app.list_items(&about_manager, reader).await.is_empty());
+                    app.get(&format!("/v1/feedback/{first}"), reader)
+                        .await
+                        .expect_problem(404);
+                    let figures = app.get(&summary, reader).await.expect(200);
+                    let group = &figures.body["items"][0];
+                    assert_eq!(group["suppressed"], true, "{}", figures.text);
+                    assert_eq!(
+                        (&group["count"], &group["average_rating"]),
+                        (&Value::Null, &Value::Null)
+                    );
+                }
+            }
+            let given = app
+                .post("/v1/feedback", &author.token, upward(&c.manager.id, body))
+                .await
+                .expect(201);
+            // What the author gets back names no one and no hour.
+            assert_eq!(given.body["author"], Value::Null);
+            assert_eq!(given.body["created_at"], Value::Null);
+            assert_eq!(given.body["sentiment"], Value::Null);
+            assert_eq!(given.body["touchpoint"], Value::Null);
+            assert_eq!(time_of_day(&given.id()), (0, 0));
+            ids.push(given.id());
+        }
+        // The third arrived: shown, body, rating, tags and date only.
+        let shown = app.list_items(&about_manager, &c.manager.token).await;
+        assert_eq!(shown.len(), 3);
+        for item in &shown {
+            assert_eq!(item["anonymous"], true);
+            assert_eq!(item["author"], Value::Null);
+            assert_eq!(item["created_at"], Value::Null);
+            assert_eq!(item["rating"], 2);
+            assert_eq!(item["icare"], json!(["culture"]));
+            assert!(item["created_on"].is_string() && item["body"].is_string());
+        }
+        app.get(&format!("/v1/feedback/{}", ids[0]), &c.manager.token)
+            .await
+            .expect(200);
+        let figures = app.get(&summary, &c.owner).await.expect(200);
+        assert_eq!(figures.body["items"][0]["count"], 3, "{}", figures.text);
+        assert_eq!(figures.body["items"][0]["average_rating"], 2.0);
+        assert_eq!(figures.body["items"][0]["suppressed"], false);
+        // A window holding fewer than the threshold withholds them again.
+        let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(2)).date_naive();
+        let later = format!("{about_manager}&from={tomorrow}");
+        assert!(app.list_items(&later, &c.manager.token).await.is_empty());
+        // Those outside the subject's line never see it, however many there are.
+        assert!(
+            app.list_items(&about_manager, &c.ana.token)
+                .await
+                .is_empty()
+        );
+        app.get(&summary, &c.ana.token).await.expect_problem(403);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_anonymous_item_leaves_no_author_and_no_hour_in_any_row() {
+    for_each_backend(|app| async move {
+        let c = app.company().await;
+        let key = "ana-anonymous-key-0001";
+        let client_request_id = "ana-phone-request-42";
+        let headers = [
+            ("idempotency-key", key),
+            ("x-request-id", client_request_id),
+            ("user-agent", "Anas-Phone/1.0"),
+        ];
+        let send = || {
+            app.send_with_headers(
+                Method::POST,
+                "/v1/feedback",
+                Some(&c.ana.token),
+                &headers,
+                Some(upward(&c.manager.id, "Stop shouting at the till.")),
+            )
+        };
+        let given = send().await.expect(201);
+        let id = given.id();
+        let retried = send().await.expect(201);
+        assert_eq!(retried.header("idempotent-replayed"), Some("true"));
+        assert_eq!(retried.body, given.body);
+
+        // Not in the audit feed during its day; when it joins, it names no one.
+        assert!(
+            app.list_items("/v1/audit-events?entity_type=feedback", &c.owner)
+                .await
+                .is_empty()
+        );
+
+        let mut raw = RawConn::open(&app);
+        let traces = [
+            c.ana.id.as_str(),
+            "Ana",
+            key,
+            client_request_id,
+            "Anas-Phone",
+            "127.0.0.1",
+            given.header("x-request-id").expect("a request id"),
+        ];
+        let rows = [
+            ("feedback", format!("id = '{id}'")),
+            ("audit_events", format!("entity_id = '{id}'")),
+            (
+                "outbox_events",
+                "event_type = 'feedback.received'".to_owned(),
+            ),
+            (
+                "idempotency_keys",
+                "response_body LIKE '%upward%'".to_owned(),
+            ),
+        ];
+        let midnight = chrono::Utc::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string();
+        for (table, condition) in rows {
+            let found = raw.rows(table, &condition);
+            assert_eq!(found.len(), 1, "{table}: {found:?}");
+            let row = &found[0];
+            for trace in traces {
+                assert!(!row.contains(trace), "{table} holds {trace:?}: {row}");
+            }
+            // Every time in the row is a midnight; none is a finer instant.
+            let times = timestamps(row);
+            assert!(!times.is_empty(), "{table}: {row}");
+            for time in times {
+                assert!(
+                    time.ends_with("00:00:00") || time.ends_with("00:00:00.000000"),
+                    "{table}: {time} in {row}"
+                );
+            }
+            assert!(
+                row.contains(&midnight) || table == "idempotency_keys",
+                "{table}: {row}"
+            );
+        }
+        let outbox = &raw.rows("outbox_events", "event_type = 'feedback.received'")[0];
+        assert!(
+            !outbox.contains("Stop shouting"),
+            "the event tells no content: {outbox}"
+        );
+        let audit = &raw.rows("audit_events", &format!("entity_id = '{id}'"))[0];
+        assert!(audit.contains("anonymous"), "{audit}");
+        assert!(
+            !audit.contains("Stop shouting"),
+            "the audit entry tells no content: {audit}"
+        );
+    })
+    .await;
+}
+
+/// The `YYYY-MM-DD HH:MM:SS` / `YYYY-MM-DDTHH:MM:SS` instants in `text`, up to their seconds
+/// (and fraction).
+fn timestamps(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let digits = |range: std::ops::Range<usize>| {
+        range
+            .clone()
+            .all(|i| bytes.get(i).is_some_and(u8::is_ascii_digit))
+    };
+    for start in 0..bytes.len() {
+        let is_time = digits(start..start + 4)
+            && bytes.get(start + 4) == Some(&b'-')
+            && digits(start + 5..start + 7)
+            && bytes.get(start + 7) == Some(&b'-')
+            && digits(start + 8..start + 10)
+            && matches!(bytes.get(start + 10), Some(b' ' | b'T'))
+            && digits(start + 11..start + 13)
+            && bytes.get(start + 13) == Some(&b':');
+        if is_time {
+            let mut end = start + 19;
+            while bytes
+                .get(end)
+                .is_some_and(|b| b.is_ascii_digit() || *b == b'.')
+            {
+                end += 1;
+            }
+            found.push(text[start..end.min(text.len())].to_owned());
+        }
+    }
+    found
+}
+
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> Value {
+    let mut request = client
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("answered");
+    assert_eq!(response.status(), 201, "{path}");
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn the_servers_whole_debug_log_holds_nothing_of_an_anonymous_post() {
+    for backend in Backend::available() {
+        let database = TestDatabase::create(backend);
+        let url = database.url();
+        let created = run_cli(url, &["org", "create", "--name", "Quiet Café"]);
+        assert!(created.status.success(), "{created:?}");
+        let org: Value = serde_json::from_slice(&created.stdout).expect("the org as JSON");
+        let org = org["id"].as_str().expect("org id").to_owned();
+        let owner = hs256_token(&org, "owner", "owner-1");
+        let server = ServerProcess::start(url, &[("RUST_LOG", "debug")]);
+        let client = reqwest::Client::new();
+        let base = server.base.clone();
+        let manager = post(
+            &client,
+            &base,
+            &owner,
+            "/v1/members",
+            json!({"display_name": "Marta", "role": "manager"}),
+            &[],
+        )
+        .await;
+        let manager = manager["id"].as_str().expect("id").to_owned();
+        let ana = post(
+            &client,
+            &base,
+            &owner,
+            "/v1/members",
+            json!({"display_name": "Ana", "role": "staff", "manager_id": manager}),
+            &[],
+        )
+        .await;
+        let ana = ana["id"].as_str().expect("id").to_owned();
+        let ana_token = hs256_token(&org, "staff", &ana);
+
+        let response = client
+            .post(format!("{base}/v1/feedback"))
+            .bearer_auth(&ana_token)
+            .header("x-request-id", "ana-phone-request-42")
+            .header("user-agent", "Anas-Phone/1.0")
+            .header("idempotency-key", "ana-key-0001")
+            .json(&upward(&manager, "Stop shouting at the till."))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 201);
+        let server_request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("a request id")
+            .to_owned();
+        // A named request after it is logged as usual, so the log is being written.
+        post(&client, &base, &ana_token, "/v1/feedback", json!({"kind": "upward", "subject_member_id": manager, "body": "Thanks for the cover."}), &[]).await;
+        let log = server.kill();
+
+        assert!(
+            log.contains("\"POST /v1/members"),
+            "{backend:?}: nothing logged?\n{log}"
+        );
+        assert_eq!(
+            log.matches("\"POST /v1/feedback").count(),
+            1,
+            "{backend:?}: only the named post is logged:\n{log}"
+        );
+        for trace in [
+            ana.as_str(),
+            "ana-phone-request-42",
+            "Anas-Phone",
+            "ana-key-0001",
+            server_request_id.as_str(),
+            "Stop shouting",
+        ] {
+            assert!(
+                !log.contains(trace),
+                "{backend:?}: the log holds {trace:?}:\n{log}"
+            );
+        }
+    }
+}
