@@ -309,6 +309,24 @@ async fn the_servers_whole_debug_log_holds_nothing_of_an_anonymous_post() {
             .to_owned();
         // A named request after it is logged as usual, so the log is being written.
         post(&client, &base, &ana_token, "/v1/feedback", json!({"kind": "upward", "subject_member_id": manager, "body": "Thanks for the cover."}), &[]).await;
+        // Nor is it counted: a counter would date it to the scrape interval.
+        let metrics = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let counted = metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("http_requests_total")
+                    && l.contains("route=\"/v1/feedback\"")
+                    && l.contains("method=\"POST\"")
+            })
+            .unwrap_or_else(|| panic!("{backend:?}: no count for the named post:\n{metrics}"));
+        assert!(counted.ends_with(" 1"), "{backend:?}: {counted}");
         let log = server.kill();
 
         assert!(

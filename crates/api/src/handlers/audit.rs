@@ -29,8 +29,9 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
 /// Who made a change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActorView {
-    /// The role the author acted in: a token role (`owner`, `integration`, …) or `cli` for the
-    /// server's own command line.
+    /// The role the author acted in: a token role (`owner`, `integration`, …), `cli` for the
+    /// server's own command line, or `anonymous` for a change that keeps no trace of its author
+    /// (anonymous feedback).
     pub role: String,
     /// The `sub` of the author's token; `null` where the author must stay unknown (anonymous
     /// feedback).
