@@ -8,13 +8,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use circulo_domain::audit::AuditEvent;
-use circulo_domain::error::Validator;
-use circulo_domain::organization::TimeZone;
 use circulo_domain::page::FeedPosition;
 use circulo_domain::principal::Permission;
-use circulo_domain::window::{TimeBound, check_window};
 use circulo_persistence::AuditFilter;
 
+use super::window::Window;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::pagination::{list_view, page_request};
@@ -132,12 +130,7 @@ pub async fn list_audit_events(
     let org = caller.principal.authorize(Permission::ReadAudit)?;
     let query = query.into_inner();
     let page = page_request::<FeedPosition>(query.limit, query.cursor.as_deref())?;
-    let mut v = Validator::new();
-    let from = query
-        .from
-        .and_then(|f| v.check(TimeBound::parse("from", &f)));
-    let to = query.to.and_then(|t| v.check(TimeBound::parse("to", &t)));
-    v.finish()?;
+    let window = Window::parse(query.from.as_deref(), query.to.as_deref())?;
     let mut filter = AuditFilter {
         entity_type: query.entity_type,
         entity_id: query.entity_id,
@@ -147,15 +140,7 @@ pub async fn list_audit_events(
         to: None,
     };
     let events = read(&state, &caller, move |db| {
-        // Only dates need the organization's zone; instants resolve the same in any zone.
-        let zone = if from.iter().chain(to.iter()).any(TimeBound::needs_zone) {
-            db.organizations().get(org)?.timezone
-        } else {
-            TimeZone::utc()
-        };
-        filter.from = from.map(|f| f.resolve(zone));
-        filter.to = to.map(|t| t.resolve(zone));
-        check_window(filter.from, filter.to)?;
+        (filter.from, filter.to) = window.resolve(db, org)?;
         db.audit_log().list(org, &filter, page)
     })
     .await?;

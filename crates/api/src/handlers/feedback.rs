@@ -9,20 +9,18 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use circulo_domain::error::Validator;
 use circulo_domain::feedback::{
     self, Author, Feedback, FeedbackFields, FeedbackKind, Icare, RawFeedback, Sentiment, Touchpoint,
 };
-use circulo_domain::organization::TimeZone;
 use circulo_domain::principal::{Permission, Role};
 use circulo_domain::timestamp::rfc3339_opt;
-use circulo_domain::window::{TimeBound, check_window};
 use circulo_domain::{FeedbackId, MemberId, OrgId};
 use circulo_persistence::{
     Db, FeedbackFilter, FeedbackReader, FeedbackSummaryRow, Giver, StoreResult,
 };
 
 use super::reach::Acting;
+use super::window::Window;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::idempotency::IdempotencyKey;
@@ -311,37 +309,6 @@ fn reader(db: &Db, org: OrgId, role: Role, acting: Option<Acting>) -> StoreResul
     })
 }
 
-/// Reads `from`/`to` of a query; dates need the organization's zone, read in the request's
-/// trip to the database.
-fn window(
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(Option<TimeBound>, Option<TimeBound>), ApiError> {
-    let mut v = Validator::new();
-    let from = from.and_then(|f| v.check(TimeBound::parse("from", f)));
-    let to = to.and_then(|t| v.check(TimeBound::parse("to", t)));
-    v.finish()?;
-    Ok((from, to))
-}
-
-fn resolve_window(
-    db: &Db,
-    org: OrgId,
-    from: Option<TimeBound>,
-    to: Option<TimeBound>,
-    filter: &mut FeedbackFilter,
-) -> StoreResult<()> {
-    let zone = if from.iter().chain(to.iter()).any(TimeBound::needs_zone) {
-        db.organizations().get(org)?.timezone
-    } else {
-        TimeZone::utc()
-    };
-    filter.from = from.map(|f| f.resolve(zone));
-    filter.to = to.map(|t| t.resolve(zone));
-    check_window(filter.from, filter.to)?;
-    Ok(())
-}
-
 /// List the feedback the caller may read, oldest first.
 ///
 /// Anonymous feedback about a member appears only when that member has at least the
@@ -360,7 +327,7 @@ pub async fn list_feedback(
     let org = caller.principal.authorize(Permission::ReadFeedback)?;
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let (from, to) = window(query.from.as_deref(), query.to.as_deref())?;
+    let window = Window::parse(query.from.as_deref(), query.to.as_deref())?;
     let mut filter = FeedbackFilter {
         subject_member_id: query.subject_member_id.map(MemberId::from_uuid),
         kind: query.kind,
@@ -369,7 +336,7 @@ pub async fn list_feedback(
     };
     let (role, acting) = (caller.principal.role(), Acting::of(&caller));
     let items = read(&state, &caller, move |db| {
-        resolve_window(db, org, from, to, &mut filter)?;
+        (filter.from, filter.to) = window.resolve(db, org)?;
         let reader = reader(db, org, role, acting)?;
         db.feedback().list(org, filter, &reader, page)
     })
@@ -394,7 +361,7 @@ pub async fn feedback_summary(
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadFeedback)?;
     let query = query.into_inner();
-    let (from, to) = window(query.from.as_deref(), query.to.as_deref())?;
+    let window = Window::parse(query.from.as_deref(), query.to.as_deref())?;
     let subject = MemberId::from_uuid(query.subject_member_id);
     let mut filter = FeedbackFilter {
         subject_member_id: Some(subject),
@@ -404,7 +371,7 @@ pub async fn feedback_summary(
     };
     let (role, acting) = (caller.principal.role(), Acting::of(&caller));
     let rows = read(&state, &caller, move |db| {
-        resolve_window(db, org, from, to, &mut filter)?;
+        (filter.from, filter.to) = window.resolve(db, org)?;
         let reader = reader(db, org, role, acting)?;
         db.feedback().summary(org, subject, filter, &reader)
     })

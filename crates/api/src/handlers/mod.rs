@@ -11,6 +11,7 @@ pub mod teams;
 mod fallback;
 mod reach;
 mod respond;
+mod window;
 
 pub use fallback::{RouteTable, not_found_or_method_not_allowed};
 
