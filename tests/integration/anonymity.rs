@@ -14,7 +14,7 @@ use crate::support::{Backend, TestDatabase, for_each_backend};
 
 fn upward(subject: &str, body: &str) -> Value {
     json!({"kind": "upward", "subject_member_id": subject, "anonymous": true, "rating": 2,
-           "icare": ["culture"], "sentiment": "concern", "touchpoint": "visit", "body": body})
+           "icare": ["culture"], "body": body})
 }
 
 /// The UUIDv7 timestamp of `id`, as (seconds into its day, nanoseconds).
@@ -24,8 +24,17 @@ fn time_of_day(id: &str) -> (u64, u32) {
     (seconds % 86_400, nanos)
 }
 
+/// As if the day had passed for every anonymous item so far: an item counts and shows only once
+/// its day is over, so that polling cannot tell when it arrived.
+fn the_day_passes(app: &crate::support::TestApp) {
+    let yesterday = (chrono::Utc::now() - chrono::TimeDelta::days(1)).date_naive();
+    RawConn::open(app).execute(&format!(
+        "UPDATE feedback SET created_at = '{yesterday} 00:00:00' WHERE anonymous"
+    ));
+}
+
 #[tokio::test]
-async fn anonymous_upward_feedback_shows_only_once_the_threshold_is_reached() {
+async fn anonymous_feedback_shows_only_at_the_threshold_per_kind_and_after_its_day() {
     for_each_backend(|app| async move {
         let c = app.company().await;
         app.patch(
@@ -36,45 +45,51 @@ async fn anonymous_upward_feedback_shows_only_once_the_threshold_is_reached() {
         .await
         .expect(200);
         let about_manager = format!("/v1/feedback?subject_member_id={}", c.manager.id);
-        let summary = format!(
-            "/v1/feedback/summary?subject_member_id={}&kind=upward",
-            c.manager.id
-        );
-        let mut ids = Vec::new();
-        for (author, body) in [
-            (&c.ana, "Meetings run late."),
-            (&c.ben, "Rotas arrive late."),
-            (&c.cai, "Praise is rare."),
-        ] {
-            if let Some(first) = ids.first() {
-                // Below the threshold: withheld from the list, the item itself and the figures.
-                for reader in [&c.manager.token, &c.owner] {
-                    assert!(app.list_items(&about_manager, reader).await.is_empty());
+        let summary = format!("/v1/feedback/summary?subject_member_id={}", c.manager.id);
+        let give = |author: &crate::support::people::Person, body: Value| {
+            let app = &app;
+            let token = author.token.clone();
+            async move { app.post("/v1/feedback", &token, body).await.expect(201) }
+        };
+        let withheld = |first: String| {
+            let app = &app;
+            let (list, summary, readers) = (
+                about_manager.clone(),
+                summary.clone(),
+                [c.manager.token.clone(), c.owner.clone()],
+            );
+            async move {
+                for reader in &readers {
+                    assert!(app.list_items(&list, reader).await.is_empty());
                     app.get(&format!("/v1/feedback/{first}"), reader)
                         .await
                         .expect_problem(404);
                     let figures = app.get(&summary, reader).await.expect(200);
-                    let group = &figures.body["items"][0];
-                    assert_eq!(group["suppressed"], true, "{}", figures.text);
-                    assert_eq!(
-                        (&group["count"], &group["average_rating"]),
-                        (&Value::Null, &Value::Null)
-                    );
+                    for group in figures.items() {
+                        if group["anonymous"] == true {
+                            assert_eq!(group["suppressed"], true, "{}", figures.text);
+                            assert_eq!(group["count"], Value::Null);
+                            assert_eq!(group["average_rating"], Value::Null);
+                        }
+                    }
                 }
             }
-            let given = app
-                .post("/v1/feedback", &author.token, upward(&c.manager.id, body))
-                .await
-                .expect(201);
-            // What the author gets back names no one and no hour.
-            assert_eq!(given.body["author"], Value::Null);
-            assert_eq!(given.body["created_at"], Value::Null);
-            assert_eq!(given.body["sentiment"], Value::Null);
-            assert_eq!(given.body["touchpoint"], Value::Null);
-            assert_eq!(time_of_day(&given.id()), (0, 0));
-            ids.push(given.id());
-        }
-        // The third arrived: shown, body, rating, tags and date only.
+        };
+
+        let first = give(&c.ana, upward(&c.manager.id, "Meetings run late.")).await;
+        // What the author gets back names no one and no hour.
+        assert_eq!(first.body["author"], Value::Null);
+        assert_eq!(first.body["created_at"], Value::Null);
+        assert_eq!(time_of_day(&first.id()), (0, 0));
+        give(&c.ben, upward(&c.manager.id, "Rotas arrive late.")).await;
+        the_day_passes(&app);
+        withheld(first.id()).await;
+        // The third arrives: not shown while its day lasts, or polling would date it.
+        give(&c.cai, upward(&c.manager.id, "Praise is rare.")).await;
+        withheld(first.id()).await;
+        the_day_passes(&app);
+
+        // Shown: body, rating, tags and date only.
         let shown = app.list_items(&about_manager, &c.manager.token).await;
         assert_eq!(shown.len(), 3);
         for item in &shown {
@@ -85,24 +100,80 @@ async fn anonymous_upward_feedback_shows_only_once_the_threshold_is_reached() {
             assert_eq!(item["icare"], json!(["culture"]));
             assert!(item["created_on"].is_string() && item["body"].is_string());
         }
-        app.get(&format!("/v1/feedback/{}", ids[0]), &c.manager.token)
+        app.get(&format!("/v1/feedback/{}", first.id()), &c.manager.token)
             .await
             .expect(200);
         let figures = app.get(&summary, &c.owner).await.expect(200);
-        assert_eq!(figures.body["items"][0]["count"], 3, "{}", figures.text);
-        assert_eq!(figures.body["items"][0]["average_rating"], 2.0);
-        assert_eq!(figures.body["items"][0]["suppressed"], false);
+        let upward_group = figures
+            .items()
+            .iter()
+            .find(|g| g["kind"] == "upward" && g["anonymous"] == true)
+            .expect("the anonymous upward group")
+            .clone();
+        assert_eq!(upward_group["count"], 3, "{}", figures.text);
+        assert_eq!(upward_group["average_rating"], 2.0);
+        assert_eq!(upward_group["suppressed"], false);
+
+        // The threshold holds per kind: one anonymous peer item beside three upward ones stays
+        // withheld, even filtered by its kind.
+        let mut peer = upward(&c.manager.id, "Never says thank you.");
+        peer["kind"] = json!("peer");
+        give(&c.cook, peer).await;
+        the_day_passes(&app);
+        let peers = format!("{about_manager}&kind=peer");
+        assert!(app.list_items(&peers, &c.manager.token).await.is_empty());
+        assert_eq!(app.list_items(&about_manager, &c.owner).await.len(), 3);
+        let figures = app.get(&summary, &c.owner).await.expect(200);
+        let peer_group = figures
+            .items()
+            .iter()
+            .find(|g| g["kind"] == "peer")
+            .expect("the peer group")
+            .clone();
+        assert_eq!(peer_group["suppressed"], true, "{}", figures.text);
+
         // A window holding fewer than the threshold withholds them again.
-        let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(2)).date_naive();
-        let later = format!("{about_manager}&from={tomorrow}");
-        assert!(app.list_items(&later, &c.manager.token).await.is_empty());
-        // Those outside the subject's line never see it, however many there are.
+        let later = (chrono::Utc::now() + chrono::TimeDelta::days(2)).date_naive();
         assert!(
-            app.list_items(&about_manager, &c.ana.token)
+            app.list_items(&format!("{about_manager}&from={later}"), &c.manager.token)
                 .await
                 .is_empty()
         );
+        // Those outside the subject's line never see it, however many there are.
+        app.get(&about_manager, &c.ana.token)
+            .await
+            .expect_problem(403);
         app.get(&summary, &c.ana.token).await.expect_problem(403);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_one_can_pad_a_subjects_anonymous_feedback_or_store_what_would_tell_its_author() {
+    for_each_backend(|app| async move {
+        let c = app.company().await;
+        // The manager reads Ana's feedback: as a "peer" she could add anonymous items until a
+        // lone genuine one shows.
+        let mut padding = upward(&c.ana.id, "padding");
+        padding["kind"] = json!("peer");
+        let refused = app
+            .post("/v1/feedback", &c.manager.token, padding)
+            .await
+            .expect_problem(422);
+        assert_eq!(refused.error_fields(), ["subject_member_id"]);
+        // Where or in what mood it was given could tell who gave it.
+        for (field, value) in [("touchpoint", "pos"), ("sentiment", "concern")] {
+            let mut telling = upward(&c.manager.id, "Too strict.");
+            telling[field] = json!(value);
+            let refused = app
+                .post("/v1/feedback", &c.ana.token, telling)
+                .await
+                .expect_problem(422);
+            assert_eq!(refused.error_fields(), [field]);
+        }
+        assert!(app.list_items("/v1/feedback", &c.owner).await.is_empty());
+        let mut raw = RawConn::open(&app);
+        assert!(raw.rows("feedback", "1 = 1").is_empty());
     })
     .await;
 }
@@ -187,6 +258,22 @@ async fn an_anonymous_item_leaves_no_author_and_no_hour_in_any_row() {
                 "{table}: {row}"
             );
         }
+        // Nor can someone who reads the database and knows the key try each member's id: the
+        // record holds a keyed hash, not a plain one.
+        let plain = {
+            use sha2::{Digest, Sha256};
+            let mut hash = Sha256::new();
+            hash.update(b"circulo untraced idempotency key\0");
+            hash.update(format!("staff:{}", c.ana.id).as_bytes());
+            hash.update(b"\0");
+            hash.update(key.as_bytes());
+            hash.finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let record = &raw.rows("idempotency_keys", "response_body LIKE '%upward%'")[0];
+        assert!(!record.contains(&plain), "{record}");
         let outbox = &raw.rows("outbox_events", "event_type = 'feedback.received'")[0];
         assert!(
             !outbox.contains("Stop shouting"),

@@ -68,6 +68,9 @@ async fn feedback_flows_in_every_direction_and_each_reader_sees_what_is_theirs()
         assert_eq!(about_manager.len(), 2);
         // The cook: nothing is about him.
         assert!(app.list_items("/v1/feedback", &c.cook.token).await.is_empty());
+        app.get(&format!("/v1/feedback?subject_member_id={}", c.ana.id), &c.cook.token)
+            .await
+            .expect_problem(403);
         app.get(&format!("/v1/feedback/{}", ids[0]), &c.cook.token)
             .await
             .expect_problem(403);

@@ -60,6 +60,11 @@ async fn managers_set_and_change_goals_only_for_the_people_under_them_and_their_
         .await
         .expect_problem(403);
 
+        // A goal she may not read cannot be the parent of one she sets: it is as if missing.
+        let mut aligned = member_goal(&c.ana.id);
+        aligned["parent_goal_id"] = json!(cooks);
+        let refused = app.post("/v1/goals", m, aligned).await.expect_problem(422);
+        assert_eq!(refused.error_fields(), ["parent_goal_id"]);
         let seen = app.list_items("/v1/goals", m).await;
         assert_eq!(seen.len(), 3, "Ana's, Cai's, the front desk's");
         assert!(seen.iter().all(|g| g["id"] != cooks.as_str()));

@@ -172,6 +172,19 @@ async fn what_cannot_be_measured_is_refused_naming_the_field_and_nothing_is_crea
             .expect_problem(422);
         assert_eq!(refused.error_fields(), ["parent_goal_id"]);
 
+        // Goals are for people at work.
+        app.patch(
+            &format!("/v1/members/{}", c.ben.id),
+            &c.owner,
+            json!({"active": false}),
+        )
+        .await
+        .expect(200);
+        let refused = app
+            .post("/v1/goals", &c.owner, member_goal(&c.ben.id))
+            .await
+            .expect_problem(422);
+        assert_eq!(refused.error_fields(), ["owner_member_id"]);
         assert!(app.list_items("/v1/goals", &c.owner).await.is_empty());
     })
     .await;
@@ -251,6 +264,16 @@ async fn an_active_goal_past_due_in_the_organizations_zone_reads_as_missed_and_f
         };
         let past = make("2020-01-01", "2020-12-31", "active").await;
         assert_eq!(past.body["status"], "missed");
+        // Reaching the target after the due date does not undo the miss.
+        let late = app
+            .post(
+                &format!("/v1/goals/{}/check-ins", past.id()),
+                &c.ana.token,
+                json!({"value": 10}),
+            )
+            .await
+            .expect(201);
+        assert_eq!(late.body["goal"]["status"], "missed", "{}", late.text);
         let future = make("2026-01-01", "2099-12-31", "active").await.id();
         let draft = make("2026-01-01", "2099-12-31", "draft").await.id();
         let ids = |items: Vec<Value>| -> Vec<String> {
@@ -385,6 +408,13 @@ async fn changes_honour_if_match_and_a_cancelled_goal_stays_on_record_unchanged(
             .await
             .expect_problem(409);
         assert!(refused.body["detail"].as_str().unwrap().contains("achieved"));
+        // What an achieved goal was measured by stays as it was.
+        app.patch(&path, &c.owner, json!({"metric": {"name": "new clients", "unit": "clients", "baseline": 0, "target": 100, "direction": "increase"}}))
+            .await
+            .expect_problem(409);
+        app.patch(&path, &c.owner, json!({"title": "Won five new clients"}))
+            .await
+            .expect(200);
 
         let other = app
             .post("/v1/goals", &c.owner, member_goal(&c.ben.id))

@@ -45,21 +45,40 @@ pub fn resolve(
     if auth.jwks_url.is_some() {
         return Ok(None);
     }
-    let path = secret_path(db);
-    let error = |message: String| ConfigError {
-        variable: "CIRCULO_JWT_SECRET",
-        message,
-    };
+    let (secret, source) = file_secret(&secret_path(db, "jwt-secret"), "CIRCULO_JWT_SECRET")?;
+    Ok(Some((secret, source)))
+}
+
+/// The key that hashes the caller into an untraced change's idempotency record, so that
+/// whoever reads the database, even knowing a key a client used, cannot tell whose it was: the
+/// HS256 secret when there is one, else a key of its own generated beside the database the same
+/// way (`circulo.untraced-key`). Replicas must share it, as they share the secret.
+pub fn untraced_key(auth: &AuthSettings, db: &DatabaseUrl) -> Result<Vec<u8>, ConfigError> {
+    match resolve(auth, db)? {
+        Some((secret, _)) => Ok(secret),
+        None => {
+            file_secret(&secret_path(db, "untraced-key"), "CIRCULO_JWKS_URL").map(|(key, _)| key)
+        }
+    }
+}
+
+/// The secret kept in `path`, generated there on first use.
+fn file_secret(
+    path: &Path,
+    variable: &'static str,
+) -> Result<(Vec<u8>, SecretSource), ConfigError> {
+    let path = path.to_path_buf();
+    let error = |message: String| ConfigError { variable, message };
     if let Some(secret) = read_private(&path).map_err(error)? {
-        return Ok(Some((secret.into_bytes(), SecretSource::File(path))));
+        return Ok((secret.into_bytes(), SecretSource::File(path)));
     }
     let secret = generate();
     match create_private(&path, &secret) {
-        Ok(()) => Ok(Some((secret.into_bytes(), SecretSource::Generated(path)))),
-        // Another process generated one first: use theirs, so both accept the same tokens.
+        Ok(()) => Ok((secret.into_bytes(), SecretSource::Generated(path))),
+        // Another process generated one first: use theirs, so both agree.
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             match read_private(&path).map_err(error)? {
-                Some(theirs) => Ok(Some((theirs.into_bytes(), SecretSource::File(path)))),
+                Some(theirs) => Ok((theirs.into_bytes(), SecretSource::File(path))),
                 None => Err(error(format!(
                     "{} vanished while being read",
                     path.display()
@@ -114,11 +133,11 @@ fn check_length(secret: &str, variable: &'static str) -> Result<(), ConfigError>
     Ok(())
 }
 
-/// `circulo.db` → `circulo.jwt-secret` in the same folder; the working directory otherwise.
-fn secret_path(db: &DatabaseUrl) -> PathBuf {
+/// `circulo.db` → `circulo.<extension>` in the same folder; the working directory otherwise.
+fn secret_path(db: &DatabaseUrl, extension: &str) -> PathBuf {
     match db.sqlite_path().filter(|_| !db.is_in_memory()) {
-        Some(file) => Path::new(file).with_extension("jwt-secret"),
-        None => PathBuf::from("circulo.jwt-secret"),
+        Some(file) => Path::new(file).with_extension(extension),
+        None => PathBuf::from(format!("circulo.{extension}")),
     }
 }
 

@@ -21,6 +21,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Organizations already seen to exist.
     pub known_orgs: KnownOrgs,
+    /// Keys the hash of the caller in an untraced change's idempotency record
+    /// ([`crate::secret::untraced_key`]).
+    pub untraced_key: Arc<[u8]>,
 }
 
 /// Organizations this process has seen in the database. Organizations are never deleted, so a

@@ -129,7 +129,7 @@ where
 {
     let ctx = caller.change_context();
     let standing = caller.standing.clone();
-    match key.0.map(|key| caller.key_claim(&key)) {
+    match key.0.map(|key| caller.key_claim(&key, &state.untraced_key)) {
         None => {
             let answer = blocking(state, move |db| {
                 standing.check(db)?;

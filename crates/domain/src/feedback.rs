@@ -223,6 +223,22 @@ impl FeedbackFields {
                 "only upward and peer feedback may be anonymous",
             );
         }
+        // Anonymous feedback keeps what is shown of it: where or in what mood it was given
+        // could tell who gave it.
+        if raw.anonymous {
+            if raw.sentiment.is_some() {
+                v.fail(
+                    "sentiment",
+                    "anonymous feedback keeps only its body, rating and I-CARE tags",
+                );
+            }
+            if raw.touchpoint.is_some() {
+                v.fail(
+                    "touchpoint",
+                    "anonymous feedback keeps only its body, rating and I-CARE tags",
+                );
+            }
+        }
         v.build(|| {
             Some(Self {
                 kind: raw.kind,

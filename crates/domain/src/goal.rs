@@ -12,6 +12,7 @@ use crate::audit::Actor;
 use crate::error::{DomainError, DomainResult, Validator};
 use crate::ids::{CheckInId, GoalId, MemberId, TeamId};
 use crate::member::strengths;
+use crate::organization::TimeZone;
 use crate::text;
 use crate::version::Revision;
 
@@ -508,15 +509,26 @@ impl Goal {
             .then_some("the goal is cancelled; a cancelled goal stays on record as it was")
     }
 
-    /// This goal with `fields` set, at the next version; an active goal whose current value
-    /// now meets its (new) target is achieved. An achieved goal keeps its status.
-    pub fn replaced(&self, fields: GoalFields, at: DateTime<Utc>) -> Result<Settled, &'static str> {
+    /// This goal with `fields` set on `today`, at the next version; an active goal whose
+    /// current value now meets its (new) target, before its due date has passed, is achieved.
+    /// An achieved goal keeps its status and what it was measured by.
+    pub fn replaced(
+        &self,
+        fields: GoalFields,
+        at: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Result<Settled, &'static str> {
         if let Some(reason) = self.closed() {
             return Err(reason);
         }
         let status = match self.stored_status {
             GoalStatus::Achieved if fields.status != GoalStatus::Achieved => {
                 return Err("the goal is achieved; its status no longer changes");
+            }
+            GoalStatus::Achieved
+                if fields.metric != self.metric || fields.due_date != self.due_date =>
+            {
+                return Err("the goal is achieved; what it was measured by no longer changes");
             }
             _ => fields.status,
         };
@@ -534,15 +546,17 @@ impl Goal {
             revision: self.revision.next(at),
             ..self.clone()
         };
-        Ok(next.settled())
+        Ok(next.settled(today))
     }
 
     /// This goal with a check-in applied. A check-in recorded before the latest one is history
-    /// only: the current value is the latest by `recorded_at`.
+    /// only: the current value is the latest by `recorded_at`. The target counts as reached
+    /// only by a value recorded by the due date (in `zone`, the organization's).
     pub fn checked_in(
         &self,
         check_in: &CheckInFields,
         at: DateTime<Utc>,
+        zone: TimeZone,
     ) -> Result<Settled, &'static str> {
         if let Some(reason) = self.closed() {
             return Err(reason);
@@ -562,7 +576,8 @@ impl Goal {
             next.current_value = Some(check_in.value);
             next.current_recorded_at = Some(recorded_at);
         }
-        Ok(next.settled())
+        let reached_on = zone.date_at(next.current_recorded_at.unwrap_or(recorded_at));
+        Ok(next.settled(reached_on))
     }
 
     /// This goal, cancelled.
@@ -578,11 +593,14 @@ impl Goal {
         }
     }
 
-    fn settled(mut self) -> Settled {
+    /// Achieves an active goal whose current value meets the target, as of `reached_on`, unless
+    /// its due date had passed by then (it was missed).
+    fn settled(mut self, reached_on: NaiveDate) -> Settled {
         let reached = self
             .current_value
             .is_some_and(|value| self.metric.reached_by(value));
-        let achieved_now = self.stored_status == GoalStatus::Active && reached;
+        let achieved_now =
+            self.stored_status == GoalStatus::Active && reached && reached_on <= self.due_date;
         if achieved_now {
             self.stored_status = GoalStatus::Achieved;
         }
@@ -827,22 +845,23 @@ mod tests {
             )
             .unwrap()
         };
-        let first = goal.checked_in(&check(2.0, None), now).unwrap();
+        let utc = TimeZone::utc();
+        let first = goal.checked_in(&check(2.0, None), now, utc).unwrap();
         assert!(!first.achieved_now);
         let earlier = now - TimeDelta::hours(1);
         let late = first
             .goal
-            .checked_in(&check(9.0, Some(earlier)), now)
+            .checked_in(&check(9.0, Some(earlier)), now, utc)
             .unwrap();
         assert_eq!(
             late.goal.current_value,
             Some(2.0),
             "an older report is history"
         );
-        let done = late.goal.checked_in(&check(3.0, None), now).unwrap();
+        let done = late.goal.checked_in(&check(3.0, None), now, utc).unwrap();
         assert!(done.achieved_now);
         assert_eq!(done.goal.stored_status, GoalStatus::Achieved);
-        let again = done.goal.checked_in(&check(4.0, None), now).unwrap();
+        let again = done.goal.checked_in(&check(4.0, None), now, utc).unwrap();
         assert!(!again.achieved_now, "achieved once");
         let future = CheckInFields::parse(
             RawCheckIn {
@@ -853,6 +872,42 @@ mod tests {
             now,
         );
         assert_eq!(future.unwrap_err().field_errors()[0].field, "recorded_at");
+    }
+
+    #[test]
+    fn a_target_reached_after_the_due_date_does_not_achieve_a_missed_goal() {
+        let goal = Goal::created(
+            GoalId::generate(),
+            GoalFields::parse(raw_goal(raw_metric(0.0, 3.0), "2020-01-01", "2020-12-31")).unwrap(),
+            Utc::now(),
+        );
+        let now = Utc::now();
+        let late = CheckInFields::parse(
+            RawCheckIn {
+                value: 5.0,
+                note: None,
+                recorded_at: None,
+            },
+            now,
+        )
+        .unwrap();
+        let settled = goal.checked_in(&late, now, TimeZone::utc()).unwrap();
+        assert!(!settled.achieved_now);
+        assert_eq!(settled.goal.status_on(now.date_naive()), GoalStatus::Missed);
+        let on_time = CheckInFields::parse(
+            RawCheckIn {
+                value: 5.0,
+                note: None,
+                recorded_at: Some("2020-12-31T12:00:00Z".parse().unwrap()),
+            },
+            now,
+        )
+        .unwrap();
+        assert!(
+            goal.checked_in(&on_time, now, TimeZone::utc())
+                .unwrap()
+                .achieved_now
+        );
     }
 
     #[test]

@@ -83,27 +83,29 @@ pub(crate) const GOAL_ABOVE: Dialects = Dialects {
         ) SELECT COUNT(*) AS n FROM above WHERE id = ?3",
 };
 
-/// The subjects in organization `$1` with at least `$5` anonymous feedback items in the window
-/// from `$3` (inclusive) to `$4` (exclusive), either end open when NULL, optionally only subject
-/// `$2`: those whose anonymous feedback may be shown (`feedback::shown_subjects`).
-pub(crate) const SUBJECTS_OVER_THRESHOLD: Dialects = Dialects {
-    postgres: "SELECT subject_member_id AS id FROM feedback \
-        WHERE org_id = $1 AND anonymous \
+/// The groups of anonymous feedback (subject and kind, as `subject:kind`) in organization `$1`
+/// with at least `$5` items given before `$6` (today: an item counts, and shows, only once its
+/// day is over) in the window from `$3` (inclusive) to `$4` (exclusive), either end open when
+/// NULL, optionally of subject `$2` only: those whose items may be shown
+/// (`feedback::shown_groups`).
+pub(crate) const ANONYMOUS_GROUPS_SHOWN: Dialects = Dialects {
+    postgres: "SELECT subject_member_id || ':' || kind AS id FROM feedback \
+        WHERE org_id = $1 AND anonymous AND created_at < $6 \
           AND ($2::text IS NULL OR subject_member_id = $2) \
           AND ($3::timestamp IS NULL OR created_at >= $3) \
           AND ($4::timestamp IS NULL OR created_at < $4) \
-        GROUP BY subject_member_id HAVING COUNT(*) >= $5",
-    sqlite: "SELECT subject_member_id AS id FROM feedback \
-        WHERE org_id = ?1 AND anonymous = 1 \
+        GROUP BY subject_member_id, kind HAVING COUNT(*) >= $5",
+    sqlite: "SELECT subject_member_id || ':' || kind AS id FROM feedback \
+        WHERE org_id = ?1 AND anonymous = 1 AND created_at < ?6 \
           AND (?2 IS NULL OR subject_member_id = ?2) \
           AND (?3 IS NULL OR created_at >= ?3) \
           AND (?4 IS NULL OR created_at < ?4) \
-        GROUP BY subject_member_id HAVING COUNT(*) >= ?5",
+        GROUP BY subject_member_id, kind HAVING COUNT(*) >= ?5",
 };
 
 /// Feedback about member `$2` of organization `$1` by kind and anonymity, in the window from
-/// `$3` to `$4` (open when NULL), optionally of kind `$5` only: how many and their average
-/// rating (`feedback::summary`).
+/// `$3` to `$4` (open when NULL), optionally of kind `$5` only, anonymous items only once their
+/// day is over (given before `$6`): how many and their average rating (`feedback::summary`).
 pub(crate) const FEEDBACK_SUMMARY: Dialects = Dialects {
     postgres: "SELECT kind, anonymous, COUNT(*) AS n, AVG(rating::double precision) AS average \
         FROM feedback \
@@ -111,6 +113,7 @@ pub(crate) const FEEDBACK_SUMMARY: Dialects = Dialects {
           AND ($3::timestamp IS NULL OR created_at >= $3) \
           AND ($4::timestamp IS NULL OR created_at < $4) \
           AND ($5::text IS NULL OR kind = $5) \
+          AND (NOT anonymous OR created_at < $6) \
         GROUP BY kind, anonymous ORDER BY kind, anonymous",
     sqlite: "SELECT kind, anonymous, COUNT(*) AS n, AVG(CAST(rating AS REAL)) AS average \
         FROM feedback \
@@ -118,5 +121,6 @@ pub(crate) const FEEDBACK_SUMMARY: Dialects = Dialects {
           AND (?3 IS NULL OR created_at >= ?3) \
           AND (?4 IS NULL OR created_at < ?4) \
           AND (?5 IS NULL OR kind = ?5) \
+          AND (anonymous = 0 OR created_at < ?6) \
         GROUP BY kind, anonymous ORDER BY kind, anonymous",
 };

@@ -18,13 +18,13 @@ use circulo_domain::reach::Reach;
 use circulo_domain::{DomainError, FeedbackId, MemberId, OrgId};
 
 use crate::conn::DbConn;
-use crate::dialect::{FEEDBACK_SUMMARY, SUBJECTS_OVER_THRESHOLD};
+use crate::dialect::{ANONYMOUS_GROUPS_SHOWN, FEEDBACK_SUMMARY};
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::hierarchy::manages;
 use crate::organizations;
 use crate::rows::{after_id, id_page, parse_id, parse_opt_id, snapshot, store_handles};
 use crate::schema::{feedback as f, members as m, teams as t};
-use crate::time::{from_db, to_db};
+use crate::time::{from_db, to_db, today};
 
 // `treat_none_as_default_value = false`: a `None` binds NULL instead of writing DEFAULT, so the
 // INSERT's SQL is the same every time and diesel keeps it prepared.
@@ -192,7 +192,10 @@ impl FeedbackStore<'_> {
                     subject_member_id: Some(feedback.subject_member_id),
                     ..FeedbackFilter::default()
                 };
-                if shown_subjects(conn, org, &window)?.is_empty() {
+                let group = group_key(&feedback.subject_member_id.to_string(), feedback.kind);
+                if feedback.created_at >= today()
+                    || !shown_groups(conn, org, &window)?.contains(&group)
+                {
                     return Err(StoreError::NotFound);
                 }
             }
@@ -210,7 +213,20 @@ impl FeedbackStore<'_> {
         page: PageRequest,
     ) -> StoreResult<Page<Feedback>> {
         self.0.read(|conn| {
-            let shown = shown_subjects(conn, org, &filter)?;
+            if let (Some(subject), FeedbackReader::Within(reach)) =
+                (filter.subject_member_id, reader)
+                && !(subject == reach.member() || reach.manages(subject))
+            {
+                return Err(forbidden(
+                    "feedback is read by its subject, the people above them and owners",
+                ));
+            }
+            if matches!(reader, FeedbackReader::ClientFeedback)
+                && filter.kind.is_some_and(|kind| kind != FeedbackKind::Client)
+            {
+                return Err(forbidden("integrations read client feedback only"));
+            }
+            let shown = shown_groups(conn, org, &filter)?;
             let mut query = f::table.filter(f::org_id.eq(org.to_string())).into_boxed();
             match reader {
                 FeedbackReader::Everyone => {}
@@ -238,10 +254,16 @@ impl FeedbackStore<'_> {
             if let Some(to) = filter.to {
                 query = query.filter(f::created_at.lt(to_db(to)));
             }
+            // Anonymous items only of groups at the threshold, and only once their day is over.
             query = query.filter(
                 f::anonymous
                     .eq(false)
-                    .or(f::subject_member_id.eq_any(shown)),
+                    .or(f::created_at.lt(to_db(today())).and(
+                        f::subject_member_id
+                            .concat(":")
+                            .concat(f::kind)
+                            .eq_any(shown),
+                    )),
             );
             let rows = after_id!(query, f::id, page)
                 .select(FeedbackRow::as_select())
@@ -288,6 +310,7 @@ impl FeedbackStore<'_> {
                 .bind::<Nullable<Timestamp>, _>(filter.from.map(to_db))
                 .bind::<Nullable<Timestamp>, _>(filter.to.map(to_db))
                 .bind::<Nullable<Text>, _>(kind.map(FeedbackKind::as_str))
+                .bind::<Timestamp, _>(to_db(today()))
                 .load::<SummaryGroup>(conn)?;
             groups
                 .into_iter()
@@ -321,27 +344,34 @@ struct SummaryGroup {
 }
 
 #[derive(QueryableByName)]
-struct SubjectId {
+struct GroupKey {
     #[diesel(sql_type = Text)]
     id: String,
 }
 
-/// The subjects whose anonymous feedback in `filter`'s window reaches the organization's
-/// threshold: one aggregate.
-fn shown_subjects(
+/// The groups (subject and kind) whose anonymous feedback in `filter`'s window reaches the
+/// organization's threshold, counting only items whose day is over: one aggregate. Grouping by
+/// kind keeps a filter by kind from showing a lone item of that kind beside others.
+fn shown_groups(
     conn: &mut DbConn,
     org: OrgId,
     filter: &FeedbackFilter,
 ) -> StoreResult<Vec<String>> {
     let threshold = organizations::find(conn, org)?.settings.anonymity_threshold;
-    let rows = diesel::sql_query(SUBJECTS_OVER_THRESHOLD.for_conn(conn))
+    let rows = diesel::sql_query(ANONYMOUS_GROUPS_SHOWN.for_conn(conn))
         .bind::<Text, _>(org.to_string())
         .bind::<Nullable<Text>, _>(filter.subject_member_id.map(|s| s.to_string()))
         .bind::<Nullable<Timestamp>, _>(filter.from.map(to_db))
         .bind::<Nullable<Timestamp>, _>(filter.to.map(to_db))
         .bind::<Integer, _>(threshold)
-        .load::<SubjectId>(conn)?;
+        .bind::<Timestamp, _>(to_db(today()))
+        .load::<GroupKey>(conn)?;
     Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
+/// A group's key as [`shown_groups`] returns it.
+fn group_key(subject: &str, kind: FeedbackKind) -> String {
+    format!("{subject}:{}", kind.as_str())
 }
 
 impl FeedbackWrites<'_, '_> {
@@ -369,7 +399,7 @@ impl FeedbackWrites<'_, '_> {
                 if manages(tx.conn(), org, me, subject)? => {}
             (FeedbackKind::Manager, ..) => {
                 return Err(forbidden(
-                    "manager feedback is given by someone the subject reports to",
+                    "manager feedback is given by a manager the subject reports to, or an owner",
                 ));
             }
             (FeedbackKind::Upward | FeedbackKind::Peer, _, None) => {
@@ -390,6 +420,13 @@ impl FeedbackWrites<'_, '_> {
                 if me == subject {
                     return Err(invalid_subject(
                         "peer feedback is about a colleague, not yourself",
+                    ));
+                }
+                // Someone above the subject reads their feedback: as a peer they could pad the
+                // count of anonymous items until a lone one shows.
+                if manages(tx.conn(), org, me, subject)? {
+                    return Err(invalid_subject(
+                        "you are above this member: give manager feedback instead",
                     ));
                 }
             }

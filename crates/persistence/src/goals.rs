@@ -22,7 +22,6 @@ use crate::conn::DbConn;
 use crate::dialect::GOAL_ABOVE;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::locks::{Keyed, lock_row};
-use crate::members::member_exists;
 use crate::organizations;
 use crate::rows::{
     Versioned, after_id, id_page, parse_id, parse_opt_id, revision, snapshot, store_handles,
@@ -351,7 +350,7 @@ impl GoalWrites<'_, '_> {
         check_manages(reach, fields.owner())?;
         check_owner(tx.conn(), org, fields.owner())?;
         if let Some(parent) = fields.parent_goal_id() {
-            check_parent(tx.conn(), org, None, parent)?;
+            check_parent(tx.conn(), org, None, parent, reach)?;
         }
         let goal = Goal::created(GoalId::from_uuid(tx.new_uuid()), fields, tx.now());
         diesel::insert_into(g::table)
@@ -384,10 +383,11 @@ impl GoalWrites<'_, '_> {
             if let Some(parent) = fields.parent_goal_id()
                 && fields.parent_goal_id() != current.parent_goal_id
             {
-                check_parent(tx.conn(), org, Some(id), parent)?;
+                check_parent(tx.conn(), org, Some(id), parent, reach)?;
             }
+            let today = today(tx.conn(), org)?;
             let settled = current
-                .replaced(fields, tx.now())
+                .replaced(fields, tx.now(), today)
                 .map_err(|reason| StoreError::Conflict(reason.to_owned()))?;
             achieved_now = settled.achieved_now;
             Ok(settled.goal)
@@ -446,11 +446,12 @@ impl GoalWrites<'_, '_> {
                     ));
                 }
                 let at = tx.now();
+                let zone = organizations::find(tx.conn(), org)?.timezone;
                 let Settled {
                     goal,
                     achieved_now: achieved,
                 } = current
-                    .checked_in(&fields, at)
+                    .checked_in(&fields, at, zone)
                     .map_err(|reason| StoreError::Conflict(reason.to_owned()))?;
                 achieved_now = achieved;
                 let by = tx.context().actor().clone();
@@ -540,19 +541,35 @@ fn check_manages(reach: Option<&Reach>, owner: GoalOwner) -> StoreResult<()> {
     }
 }
 
+/// The owner must exist in `org`, and a member must be active: goals are for people at work.
 fn check_owner(conn: &mut DbConn, org: OrgId, owner: GoalOwner) -> StoreResult<()> {
-    let (exists, field) = match owner {
-        GoalOwner::Member(member) => (member_exists(conn, org, member)?, "owner_member_id"),
-        GoalOwner::Team(team) => (team_exists(conn, org, team)?, "owner_team_id"),
-    };
-    if exists {
-        Ok(())
-    } else {
-        Err(StoreError::Rule(DomainError::invalid(
-            field,
-            "no such member or team in the organization",
-        )))
+    let invalid =
+        |field: &str, message: &str| Err(StoreError::Rule(DomainError::invalid(field, message)));
+    match owner {
+        GoalOwner::Member(member) => match member_active(conn, org, member)? {
+            Some(true) => Ok(()),
+            Some(false) => invalid("owner_member_id", "this member has been deactivated"),
+            None => invalid(
+                "owner_member_id",
+                "no member with this id in the organization",
+            ),
+        },
+        GoalOwner::Team(team) if team_exists(conn, org, team)? => Ok(()),
+        GoalOwner::Team(_) => invalid("owner_team_id", "no team with this id in the organization"),
     }
+}
+
+fn member_active(
+    conn: &mut DbConn,
+    org: OrgId,
+    member: circulo_domain::MemberId,
+) -> StoreResult<Option<bool>> {
+    Ok(m::table
+        .filter(m::org_id.eq(org.to_string()))
+        .filter(m::id.eq(member.to_string()))
+        .select(m::active)
+        .first::<bool>(conn)
+        .optional()?)
 }
 
 #[derive(QueryableByName)]
@@ -561,18 +578,20 @@ struct Count {
     n: i64,
 }
 
-/// The parent must be a goal of `org`, and, for an existing goal, not the goal itself or one
-/// below it (which would close a cycle).
+/// The parent must be a goal of `org` the caller may read (one they may not is reported as
+/// missing, so its existence is not told), and, for an existing goal, not the goal itself or
+/// one below it (which would close a cycle).
 fn check_parent(
     conn: &mut DbConn,
     org: OrgId,
     goal: Option<GoalId>,
     parent: GoalId,
+    reach: Option<&Reach>,
 ) -> StoreResult<()> {
     let invalid = |message: &str| StoreError::Rule(DomainError::invalid("parent_goal_id", message));
     match find(conn, org, parent) {
-        Ok(_) => {}
-        Err(StoreError::NotFound) => {
+        Ok(found) if reach.is_none_or(|reach| reach.sees_owner(found.owner)) => {}
+        Ok(_) | Err(StoreError::NotFound) => {
             return Err(invalid("no goal with this id in the organization"));
         }
         Err(e) => return Err(e),

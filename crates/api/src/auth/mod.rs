@@ -15,7 +15,8 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use circulo_domain::MemberId;
 use circulo_domain::audit::Actor;
@@ -72,7 +73,10 @@ impl Caller {
     }
 
     /// This caller's claim on an idempotency key: their own keys only, in their organization.
-    pub fn key_claim(&self, key: &IdempotencyRequest) -> KeyClaim {
+    /// An untraced claim names neither caller nor key: it holds their HMAC under `secret`, so
+    /// the same caller's retry finds its answer, and no one reading the database can tell, even
+    /// knowing the key a client used, whose it was.
+    pub fn key_claim(&self, key: &IdempotencyRequest, secret: &[u8]) -> KeyClaim {
         let org = self.principal.org().map(|org| org.to_string());
         let caller = format!(
             "{}:{}",
@@ -82,14 +86,19 @@ impl Caller {
         if self.traced {
             KeyClaim::new(org, caller, key.key.clone(), key.fingerprint.clone())
         } else {
-            // The caller and their key, hashed together: the same caller's retry finds its
-            // answer, and the row names no one to whoever reads it without the key.
-            let mut hash = Sha256::new();
-            hash.update(b"circulo untraced idempotency key\0");
-            hash.update(caller.as_bytes());
-            hash.update(b"\0");
-            hash.update(key.key.as_bytes());
-            let derived = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+                unreachable!("HMAC takes keys of any length")
+            };
+            mac.update(b"circulo untraced idempotency key\0");
+            mac.update(caller.as_bytes());
+            mac.update(b"\0");
+            mac.update(key.key.as_bytes());
+            let derived = mac
+                .finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             KeyClaim::untraced(org, derived, key.fingerprint.clone())
         }
     }

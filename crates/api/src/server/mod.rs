@@ -99,6 +99,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         verifier,
         metrics,
         known_orgs: KnownOrgs::default(),
+        untraced_key: secret::untraced_key(&config.auth, &config.database_url)?.into(),
     };
     let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
         address: config.bind.clone(),
