@@ -43,6 +43,15 @@ impl Answer {
         Ok(answer)
     }
 
+    /// `status` with `body` as JSON, for a resource that carries no version.
+    pub fn with_status(status: StatusCode, body: &impl Serialize) -> StoreResult<Self> {
+        Ok(Self {
+            status,
+            headers: Vec::new(),
+            body: Some(json(body)?),
+        })
+    }
+
     /// 201 with a record that never changes (so has no version) and where it can be read.
     pub fn recorded(location: String, body: &impl Serialize) -> StoreResult<Self> {
         Ok(Self {

@@ -70,6 +70,18 @@ id_type!(
     /// One piece of feedback about a member.
     FeedbackId
 );
+id_type!(
+    /// A grant of authority.
+    DelegationId
+);
+id_type!(
+    /// A decision on the record.
+    DecisionId
+);
+id_type!(
+    /// A decision waiting for someone who may make it.
+    EscalationId
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,8 @@
 //! that decide who may do what. Nothing here performs I/O or knows about HTTP or SQL.
 
 pub mod audit;
+pub mod decision;
+pub mod delegation;
 pub mod error;
 pub mod feedback;
 pub mod goal;
@@ -20,4 +22,6 @@ pub mod version;
 pub mod window;
 
 pub use error::{DomainError, DomainResult};
-pub use ids::{CheckInId, FeedbackId, GoalId, MemberId, OrgId, TeamId};
+pub use ids::{
+    CheckInId, DecisionId, DelegationId, EscalationId, FeedbackId, GoalId, MemberId, OrgId, TeamId,
+};

@@ -89,6 +89,14 @@ pub enum Permission {
     /// Read feedback (members: about themselves and the people under them; integrations:
     /// client feedback).
     ReadFeedback,
+    /// Grant and revoke authority (managers: to the people under them).
+    WriteDelegations,
+    /// Read grants and what they allow (members: their own and, for managers, those under them).
+    ReadDelegations,
+    /// Record decisions (staff: as themselves; managers: for the people under them).
+    RecordDecisions,
+    /// Read decisions and escalations (members: theirs and those under them).
+    ReadDecisions,
 }
 
 /// The longest token subject accepted.
@@ -163,9 +171,12 @@ impl Principal {
                 | P::ReadGoals
                 | P::CheckInGoals
                 | P::GiveFeedback
-                | P::ReadFeedback,
+                | P::ReadFeedback
+                | P::ReadDelegations
+                | P::RecordDecisions
+                | P::ReadDecisions,
             ) => true,
-            (Role::Manager, P::WriteGoals) => true,
+            (Role::Manager, P::WriteGoals | P::WriteDelegations) => true,
             (Role::Manager | Role::Staff, _) => false,
             (Role::Integration, P::ReadDirectory) => {
                 self.has_any(&[Scope::MembersRead, Scope::MembersWrite])
@@ -180,6 +191,18 @@ impl Principal {
             }
             (Role::Integration, P::GiveFeedback) => self.scopes.contains(&Scope::FeedbackWrite),
             (Role::Integration, P::ReadFeedback) => self.scopes.contains(&Scope::FeedbackRead),
+            (Role::Integration, P::WriteDelegations) => {
+                self.scopes.contains(&Scope::DelegationsWrite)
+            }
+            (Role::Integration, P::ReadDelegations) => self.has_any(&[
+                Scope::DelegationsRead,
+                Scope::DelegationsWrite,
+                Scope::DecisionsWrite,
+            ]),
+            (Role::Integration, P::RecordDecisions) => self.scopes.contains(&Scope::DecisionsWrite),
+            (Role::Integration, P::ReadDecisions) => {
+                self.has_any(&[Scope::DecisionsWrite, Scope::DelegationsRead])
+            }
             (Role::Integration, P::ManageOrganization) => false,
         }
     }
@@ -224,6 +247,14 @@ fn forbidden_reason(permission: Permission) -> &'static str {
         Permission::CheckInGoals => "checking in on goals needs the goals:write scope",
         Permission::GiveFeedback => "giving feedback needs the feedback:write scope",
         Permission::ReadFeedback => "reading feedback needs the feedback:read scope",
+        Permission::WriteDelegations => {
+            "granting authority needs the owner or manager role or the delegations:write scope"
+        }
+        Permission::ReadDelegations => "reading delegations needs the delegations:read scope",
+        Permission::RecordDecisions => "recording decisions needs the decisions:write scope",
+        Permission::ReadDecisions => {
+            "reading decisions needs the decisions:write or delegations:read scope"
+        }
     }
 }
 

@@ -20,6 +20,8 @@ mod url;
 mod writers;
 
 pub mod audit;
+pub mod decisions;
+pub mod delegations;
 pub mod feedback;
 pub mod goals;
 pub mod idempotency;
@@ -30,6 +32,8 @@ pub mod teams;
 pub use audit::AuditFilter;
 pub use conn::{Backend, DbConn, Deadlines};
 pub use db::{Db, OpenError, PoolOptions};
+pub use decisions::{Decided, DecisionFilter, EscalationFilter};
+pub use delegations::{DelegationFilter, DelegationState};
 pub use error::{StoreError, StoreResult};
 pub use feedback::{FeedbackFilter, FeedbackReader, FeedbackSummaryRow, Giver};
 pub use goals::GoalFilter;

@@ -21,6 +21,9 @@ pub(crate) enum Keyed {
     Teams,
     Members,
     Goals,
+    Delegations,
+    Decisions,
+    Escalations,
 }
 
 /// Locks one row until the transaction ends (a missing row locks nothing).
@@ -32,6 +35,15 @@ pub(crate) fn lock_row(conn: &mut DbConn, table: Keyed, org: OrgId, id: &str) ->
         Keyed::Teams => "SELECT id FROM teams WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
         Keyed::Members => "SELECT id FROM members WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
         Keyed::Goals => "SELECT id FROM goals WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        Keyed::Delegations => {
+            "SELECT id FROM delegations WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE"
+        }
+        Keyed::Decisions => {
+            "SELECT id FROM decisions WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE"
+        }
+        Keyed::Escalations => {
+            "SELECT id FROM escalations WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE"
+        }
     };
     diesel::sql_query(sql)
         .bind::<Text, _>(org.to_string())

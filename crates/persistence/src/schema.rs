@@ -156,6 +156,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delegations (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        delegator_member_id -> Nullable<Text>,
+        delegate_member_id -> Nullable<Text>,
+        delegate_team_id -> Nullable<Text>,
+        action -> Text,
+        currency -> Text,
+        per_decision_limit_minor -> BigInt,
+        budget_minor -> BigInt,
+        budget_period -> Text,
+        max_decisions_per_period -> Nullable<BigInt>,
+        valid_from -> Timestamp,
+        valid_until -> Nullable<Timestamp>,
+        rationale -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delegation_usage (org_id, delegation_id, period_start) {
+        org_id -> Text,
+        delegation_id -> Text,
+        period_start -> Timestamp,
+        used_minor -> BigInt,
+        decisions -> BigInt,
+    }
+}
+
+diesel::table! {
+    decisions (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        member_id -> Text,
+        team_id -> Nullable<Text>,
+        action -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        client_ref -> Text,
+        touchpoint -> Text,
+        note -> Nullable<Text>,
+        outcome -> Text,
+        delegation_id -> Nullable<Text>,
+        period_start -> Nullable<Timestamp>,
+        escalation_id -> Nullable<Text>,
+        voided_at -> Nullable<Timestamp>,
+        void_reason -> Nullable<Text>,
+        recorded_by_role -> Text,
+        recorded_by_subject -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalations (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        decision_id -> Text,
+        member_id -> Text,
+        assignee_member_id -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        note -> Nullable<Text>,
+        response_due_at -> Timestamp,
+        responded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     teams,
@@ -164,4 +237,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     goals,
     goal_check_ins,
     feedback,
+    delegations,
+    delegation_usage,
+    decisions,
+    escalations,
 );

@@ -1,6 +1,8 @@
 //! HTTP handlers, one file per resource, and the route table that serves them.
 
 pub mod audit;
+pub mod decisions;
+pub mod delegations;
 pub mod feedback;
 pub mod goals;
 pub mod health;
@@ -28,6 +30,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(members::routes)
             .configure(goals::routes)
             .configure(feedback::routes)
+            .configure(delegations::routes)
+            .configure(decisions::routes)
             .configure(audit::routes),
     )
     .configure(health::routes);
@@ -41,6 +45,8 @@ pub fn bounds() -> Vec<Bound> {
         members::limits(),
         goals::limits(),
         feedback::limits(),
+        delegations::limits(),
+        decisions::limits(),
     ]
     .concat()
 }

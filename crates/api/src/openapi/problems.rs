@@ -118,6 +118,9 @@ pub struct ActionProblems;
 /// A list or summary of what belongs to one resource by id, with filters.
 pub struct ListUnderProblems;
 
+/// A POST that asks a question with a JSON body and changes nothing (`/v1/authority/check`).
+pub struct AskProblems;
+
 /// A PUT that creates or replaces by a natural key, with a JSON body and an optional `If-Match`.
 pub struct UpsertProblems;
 
@@ -184,6 +187,12 @@ impl IntoResponses for ActionProblems {
 impl IntoResponses for ListUnderProblems {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         problems(&[NOT_FOUND, INVALID_QUERY], false)
+    }
+}
+
+impl IntoResponses for AskProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problems(&[NOT_FOUND, UNSUPPORTED_BODY, INVALID_FIELDS], true)
     }
 }
 
