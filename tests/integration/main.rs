@@ -21,6 +21,7 @@ mod cli;
 mod contention;
 mod conventions;
 mod crash_recovery;
+mod decision_processes;
 mod decisions;
 mod etags;
 mod feedback;
