@@ -234,6 +234,27 @@ async fn a_new_period_brings_a_fresh_budget_and_voids_revocation_and_expiry_hold
             .await
             .expect(201);
         assert_eq!(escalated.body["outcome"], "escalated");
+        // A grant may also cap how many decisions a period takes.
+        let mut capped = refunds_for(&c.cai.id);
+        capped["max_decisions_per_period"] = json!(2);
+        app.post("/v1/delegations", &c.owner, capped)
+            .await
+            .expect(201);
+        let outcomes: Vec<Value> = {
+            let mut outcomes = Vec::new();
+            for _ in 0..3 {
+                let decided = app
+                    .post("/v1/decisions", &pos, refund(&c.cai.id, 100))
+                    .await
+                    .expect(201);
+                outcomes.push(decided.body["outcome"].clone());
+            }
+            outcomes
+        };
+        assert_eq!(
+            outcomes,
+            [json!("approved"), json!("approved"), json!("escalated")]
+        );
         // A team's grant covers its members, after their own.
         let mut team = refunds_for("");
         team.as_object_mut().unwrap().remove("delegate_member_id");
