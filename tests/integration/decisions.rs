@@ -289,12 +289,20 @@ async fn every_refusal_is_a_clear_problem_and_changes_nothing() {
         app.post("/v1/delegations", &c.manager.token, team)
             .await
             .expect_problem(403);
+        // Her own team's grant would cover her too: granting to herself.
+        let mut own_team = refunds_for("");
+        own_team.as_object_mut().unwrap().remove("delegate_member_id");
+        own_team["delegate_team_id"] = json!(c.front_desk);
+        app.post("/v1/delegations", &c.manager.token, own_team)
+            .await
+            .expect_problem(403);
         for (field, value) in [
             ("currency", json!("USD")),
             ("action", json!("bribe")),
             ("budget_minor", json!(0)),
             ("per_decision_limit_minor", json!(-5)),
             ("budget_minor", json!(i64::MAX)),
+            ("valid_until", json!("+10000-01-01T00:00:00Z")),
         ] {
             let mut body = refunds_for(&c.ana.id);
             body[field] = value;
@@ -308,7 +316,19 @@ async fn every_refusal_is_a_clear_problem_and_changes_nothing() {
                 refused.text
             );
         }
+        // A manager grants in their own name; an owner may name a delegator, who must be above
+        // the delegate.
+        let mut in_her_name = refunds_for(&c.ana.id);
+        in_her_name["delegator_member_id"] = json!(c.cai.id);
+        app.post("/v1/delegations", &c.manager.token, in_her_name.clone()).await.expect_problem(403);
+        let refused = app.post("/v1/delegations", &c.owner, in_her_name).await.expect_problem(422);
+        assert_eq!(refused.error_fields(), ["delegator_member_id"]);
         assert!(app.list_items("/v1/delegations", &c.owner).await.is_empty());
+        let mut named = refunds_for(&c.cai.id);
+        named["delegator_member_id"] = json!(c.ana.id);
+        let made = app.post("/v1/delegations", &c.owner, named).await.expect(201);
+        assert_eq!(made.body["delegator_member_id"], c.ana.id.as_str());
+        app.post(&format!("/v1/delegations/{}/revoke", made.id()), &c.owner, json!({"reason": "test"})).await.expect(200);
 
         grant(&app, &c, refunds_for(&c.ana.id)).await;
         // Deciding as someone else.
@@ -374,6 +394,11 @@ async fn every_refusal_is_a_clear_problem_and_changes_nothing() {
             .await
             .expect_problem(422);
         assert_eq!(refused.error_fields(), ["member_id"]);
+        let asked = app
+            .post("/v1/authority/check", &pos, json!({"member_id": c.ben.id, "action": "refund", "amount_minor": 100, "currency": "EUR"}))
+            .await
+            .expect_problem(422);
+        assert_eq!(asked.error_fields(), ["member_id"]);
         assert!(app.list_items("/v1/decisions", &c.owner).await.is_empty());
     })
     .await;

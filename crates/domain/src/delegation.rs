@@ -248,6 +248,14 @@ impl DelegationFields {
                 format!("must be between 1 and {MAX_DECISIONS_PER_PERIOD}"),
             );
         }
+        for (field, at) in [
+            ("valid_from", raw.valid_from),
+            ("valid_until", raw.valid_until),
+        ] {
+            if let Some(at) = at {
+                v.check(crate::timestamp::check_year(field, at.year()));
+            }
+        }
         if let (Some(from), Some(until)) = (raw.valid_from, raw.valid_until)
             && until <= from
         {

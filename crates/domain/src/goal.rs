@@ -447,6 +447,9 @@ fn settable_status(status: GoalStatus) -> DomainResult<GoalStatus> {
 }
 
 fn dates(start: NaiveDate, due: NaiveDate) -> DomainResult<()> {
+    use chrono::Datelike;
+    crate::timestamp::check_year("start_date", start.year())?;
+    crate::timestamp::check_year("due_date", due.year())?;
     if due < start {
         Err(DomainError::invalid(
             "due_date",
@@ -710,6 +713,10 @@ impl CheckInFields {
         let note = raw
             .note
             .map(|n| v.check(text::multi_line("note", n, MAX_NOTE_CHARS)));
+        if let Some(at) = raw.recorded_at {
+            use chrono::Datelike;
+            v.check(crate::timestamp::check_year("recorded_at", at.year()));
+        }
         if raw
             .recorded_at
             .is_some_and(|t| t > now + TimeDelta::seconds(MAX_CLOCK_SKEW_SECONDS))

@@ -47,6 +47,11 @@ impl Reach {
         self.below.iter().any(|(below, _)| *below == other)
     }
 
+    /// Whether this member belongs to `team` themselves.
+    pub fn is_in(&self, team: TeamId) -> bool {
+        self.team == Some(team)
+    }
+
     /// Whether someone who reports to this member belongs to `team`.
     pub fn manages_team(&self, team: TeamId) -> bool {
         self.below.iter().any(|(_, t)| *t == Some(team))

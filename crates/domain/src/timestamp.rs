@@ -80,3 +80,19 @@ mod tests {
         assert_eq!(shown(leap), "2024-02-29T23:59:59.000000Z");
     }
 }
+
+/// The latest year a client may name: both databases must order the instants they keep, and
+/// SQLite orders them as text, which a fifth digit breaks.
+pub const MAX_YEAR: i32 = 9999;
+
+/// Refuses an instant or date outside years 1 to [`MAX_YEAR`].
+pub fn check_year(field: &str, year: i32) -> crate::DomainResult<()> {
+    if (1..=MAX_YEAR).contains(&year) {
+        Ok(())
+    } else {
+        Err(crate::DomainError::invalid(
+            field,
+            format!("must be in the years 1 to {MAX_YEAR}"),
+        ))
+    }
+}

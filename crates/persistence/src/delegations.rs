@@ -268,7 +268,13 @@ impl Delegations<'_> {
                     "you may read the authority of yourself and the people under you",
                 ));
             }
-            let team = member_team(conn, org, member)?;
+            let (team, active) = member_standing(conn, org, member)?;
+            if !active {
+                return Err(StoreError::Rule(DomainError::invalid(
+                    "member_id",
+                    "this member has been deactivated: they may decide nothing",
+                )));
+            }
             let grants = in_force(conn, org, member, team, action, now())?;
             states(conn, org, grants)
         })
@@ -288,15 +294,22 @@ impl DelegationWrites<'_, '_> {
     ) -> StoreResult<DelegationState> {
         let tx = self.0;
         if let Some(reach) = reach {
+            // A team grant covers its members: a manager in that team would be granting to
+            // themselves.
             let manages = match fields.delegate() {
                 Delegate::Member(member) => reach.manages(member),
-                Delegate::Team(team) => reach.manages_team(team),
+                Delegate::Team(team) => reach.manages_team(team) && !reach.is_in(team),
             };
             if !manages {
                 return Err(forbidden(
                     "a manager grants authority only to the people under them and their teams",
                 ));
             }
+        }
+        if reach.is_none()
+            && let Some(named) = delegator
+        {
+            check_named_delegator(tx.conn(), org, named, fields.delegate())?;
         }
         check_delegate(tx.conn(), org, fields.delegate())?;
         let organization = organizations::find(tx.conn(), org)?;
@@ -503,18 +516,19 @@ pub(crate) fn zone(conn: &mut DbConn, org: OrgId) -> StoreResult<TimeZone> {
     Ok(organizations::find(conn, org)?.timezone)
 }
 
-/// The team of a member of `org` (`NotFound` when there is no such member).
-pub(crate) fn member_team(
+/// The team of a member of `org` and whether they are active (`NotFound` when there is no such
+/// member).
+fn member_standing(
     conn: &mut DbConn,
     org: OrgId,
     member: MemberId,
-) -> StoreResult<Option<TeamId>> {
-    let team: Option<String> = m::table
+) -> StoreResult<(Option<TeamId>, bool)> {
+    let (team, active): (Option<String>, bool) = m::table
         .filter(m::org_id.eq(org.to_string()))
         .filter(m::id.eq(member.to_string()))
-        .select(m::team_id)
+        .select((m::team_id, m::active))
         .first(conn)?;
-    parse_opt_id("team id", team.as_deref())
+    Ok((parse_opt_id("team id", team.as_deref())?, active))
 }
 
 fn check_sees(reach: Option<&Reach>, delegate: Delegate) -> StoreResult<()> {
@@ -557,6 +571,45 @@ fn check_delegate(conn: &mut DbConn, org: OrgId, delegate: Delegate) -> StoreRes
             "delegate_team_id",
             "no team with this id in the organization",
         ),
+    }
+}
+
+/// A delegator an owner named must be an active member who may grant to `delegate`: an owner,
+/// or someone above them.
+fn check_named_delegator(
+    conn: &mut DbConn,
+    org: OrgId,
+    delegator: MemberId,
+    delegate: Delegate,
+) -> StoreResult<()> {
+    let named: Option<(String, bool)> = m::table
+        .filter(m::org_id.eq(org.to_string()))
+        .filter(m::id.eq(delegator.to_string()))
+        .select((m::role, m::active))
+        .first(conn)
+        .optional()?;
+    let invalid = |message: &str| {
+        Err(StoreError::Rule(DomainError::invalid(
+            "delegator_member_id",
+            message,
+        )))
+    };
+    match named {
+        None => invalid("no member with this id in the organization"),
+        Some((_, false)) => invalid("this member has been deactivated"),
+        Some((role, true)) if role == "owner" => Ok(()),
+        Some(_) => {
+            let reach = crate::hierarchy::reach(conn, org, delegator)?;
+            let manages = match delegate {
+                Delegate::Member(member) => reach.manages(member),
+                Delegate::Team(team) => reach.manages_team(team) && !reach.is_in(team),
+            };
+            if manages {
+                Ok(())
+            } else {
+                invalid("the delegator may only grant to the people under them and their teams")
+            }
+        }
     }
 }
 

@@ -56,6 +56,10 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
     "rationale": "Refund defective items at the till without waiting for me"
 })))]
 pub struct CreateDelegation {
+    /// Who grants the authority, and answers for it: the caller when left out. An owner may
+    /// name a member (who may only grant to the people under them, unless an owner); a manager
+    /// only themselves.
+    pub delegator_member_id: Option<Uuid>,
     /// The member who may decide. Exactly one of `delegate_member_id` and `delegate_team_id`.
     pub delegate_member_id: Option<Uuid>,
     /// The team whose members may decide.
@@ -297,7 +301,17 @@ pub async fn create_delegation(
         rationale: &body.rationale,
     })?;
     let acting = Acting::of(&caller);
-    let delegator = caller.member();
+    let delegator = match (
+        body.delegator_member_id.map(MemberId::from_uuid),
+        caller.member(),
+    ) {
+        (Some(named), Some(me)) if named != me => {
+            return Err(ApiError::Domain(circulo_domain::DomainError::Forbidden(
+                "a manager grants authority in their own name",
+            )));
+        }
+        (named, me) => named.or(me),
+    };
     write(
         &state,
         &caller,
