@@ -4,7 +4,7 @@
 # Prints the share per binary/library and the top functions (self time), then a call-graph
 # summary grouped as bench/README.md reports it.
 #
-#   bash bench/profile.sh get      # GET /v1/teams/{id}     (also: list, create)
+#   bash bench/profile.sh get      # GET /v1/teams/{id}     (also: list, create, decide)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 path_name=${1:-get}
@@ -49,12 +49,28 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"display_name": "Profile", "role": "staff"}'
 LUA
+# A cashier with a grant that covers every decision, for POST /v1/decisions as a POS calls it.
+cashier=$(curl -fsS -X POST "$base/v1/members" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d '{"display_name": "Cashier", "role": "staff"}' | json id)
+curl -fsS -o /dev/null -X POST "$base/v1/delegations" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"delegate_member_id\": \"$cashier\", \"action\": \"refund\", \"currency\": \"EUR\", \"per_decision_limit_minor\": 100,
+         \"budget_minor\": 1000000000000, \"budget_period\": \"total\", \"rationale\": \"profile\"}"
+pos=$(CIRCULO_DATABASE_URL=$url "$bin" token --org "$org" --role integration --sub pos --scope decisions:write --ttl-seconds 3600)
+cat >"$work/decide.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"member_id": "$cashier", "action": "refund", "amount_minor": 100, "currency": "EUR", "client_ref": "POS-1", "touchpoint": "pos"}'
+LUA
 args=(-t 2 -c 16 -d "${SECONDS_PER_RUN}s" -H "Authorization: Bearer $token")
 case $path_name in
     get) target="$base/v1/teams/$team" ;;
     list) target="$base/v1/members?limit=50" ;;
     create) target="$base/v1/members"; args+=(-s "$work/post.lua") ;;
-    *) echo "unknown path $path_name (get, list, create)" >&2; exit 2 ;;
+    decide)
+        target="$base/v1/decisions"
+        args=(-t 2 -c 16 -d "${SECONDS_PER_RUN}s" -H "Authorization: Bearer $pos" -s "$work/decide.lua")
+        ;;
+    *) echo "unknown path $path_name (get, list, create, decide)" >&2; exit 2 ;;
 esac
 
 wrk "${args[@]}" "$target" >"$work/wrk.out" &

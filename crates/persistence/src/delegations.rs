@@ -433,25 +433,27 @@ pub(crate) fn in_force(
     action: Option<&Action>,
     at: DateTime<Utc>,
 ) -> StoreResult<Vec<Delegation>> {
+    use diesel::IntoSql;
+    use diesel::sql_types::Bool;
+    // One fixed shape, so diesel prepares it once and never builds its SQL again: a member
+    // without a team matches no team (no team id is empty), and no action asked matches any.
     let at_db = to_db(at);
-    let mut query = d::table
+    let team = team.map(|t| t.to_string()).unwrap_or_default();
+    let (action, any_action) = match action {
+        Some(action) => (action.as_str().to_owned(), false),
+        None => (String::new(), true),
+    };
+    let mut grants = d::table
         .filter(d::org_id.eq(org.to_string()))
         .filter(d::revoked_at.is_null())
         .filter(d::valid_from.le(at_db))
         .filter(d::valid_until.is_null().or(d::valid_until.gt(at_db)))
-        .into_boxed();
-    query = match team {
-        Some(team) => query.filter(
+        .filter(
             d::delegate_member_id
                 .eq(member.to_string())
-                .or(d::delegate_team_id.eq(team.to_string())),
-        ),
-        None => query.filter(d::delegate_member_id.eq(member.to_string())),
-    };
-    if let Some(action) = action {
-        query = query.filter(d::action.eq(action.as_str().to_owned()));
-    }
-    let mut grants = query
+                .or(d::delegate_team_id.eq(team)),
+        )
+        .filter(d::action.eq(action).or(any_action.into_sql::<Bool>()))
         .select(DelegationRow::as_select())
         .load(conn)?
         .into_iter()
