@@ -3,6 +3,7 @@
 //! the whole organization and have no reach to check. The store loads it in one recursive query
 //! (`persistence::hierarchy`); the rules below decide with it.
 
+use crate::delegation::Delegate;
 use crate::goal::GoalOwner;
 use crate::ids::{MemberId, TeamId};
 
@@ -72,6 +73,16 @@ impl Reach {
         match owner {
             GoalOwner::Member(member) => member == self.member || self.manages(member),
             GoalOwner::Team(team) => self.team == Some(team) || self.manages_team(team),
+        }
+    }
+
+    /// Whether this member may grant authority to (or revoke it from) `delegate`: someone
+    /// under them, or a team of such people that they are not in themselves (a grant to their
+    /// own team would cover them).
+    pub fn may_grant_to(&self, delegate: Delegate) -> bool {
+        match delegate {
+            Delegate::Member(member) => self.manages(member),
+            Delegate::Team(team) => self.manages_team(team) && !self.is_in(team),
         }
     }
 

@@ -58,6 +58,22 @@ fn write<'a>(t: &DateTime<Utc>, buffer: &'a mut [u8; 27]) -> Option<&'a str> {
     std::str::from_utf8(buffer).ok()
 }
 
+/// The latest year a client may name: both databases must order the instants they keep, and
+/// SQLite orders them as text, which a fifth digit breaks.
+pub const MAX_YEAR: i32 = 9999;
+
+/// Refuses an instant or date outside years 1 to [`MAX_YEAR`].
+pub fn check_year(field: &str, year: i32) -> crate::DomainResult<()> {
+    if (1..=MAX_YEAR).contains(&year) {
+        Ok(())
+    } else {
+        Err(crate::DomainError::invalid(
+            field,
+            format!("must be in the years 1 to {MAX_YEAR}"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,21 +94,5 @@ mod tests {
         assert_eq!(shown(now), now.to_rfc3339_opts(SecondsFormat::Micros, true));
         let leap = Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 59).unwrap();
         assert_eq!(shown(leap), "2024-02-29T23:59:59.000000Z");
-    }
-}
-
-/// The latest year a client may name: both databases must order the instants they keep, and
-/// SQLite orders them as text, which a fifth digit breaks.
-pub const MAX_YEAR: i32 = 9999;
-
-/// Refuses an instant or date outside years 1 to [`MAX_YEAR`].
-pub fn check_year(field: &str, year: i32) -> crate::DomainResult<()> {
-    if (1..=MAX_YEAR).contains(&year) {
-        Ok(())
-    } else {
-        Err(crate::DomainError::invalid(
-            field,
-            format!("must be in the years 1 to {MAX_YEAR}"),
-        ))
     }
 }

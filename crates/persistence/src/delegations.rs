@@ -293,18 +293,12 @@ impl DelegationWrites<'_, '_> {
         reach: Option<&Reach>,
     ) -> StoreResult<DelegationState> {
         let tx = self.0;
-        if let Some(reach) = reach {
-            // A team grant covers its members: a manager in that team would be granting to
-            // themselves.
-            let manages = match fields.delegate() {
-                Delegate::Member(member) => reach.manages(member),
-                Delegate::Team(team) => reach.manages_team(team) && !reach.is_in(team),
-            };
-            if !manages {
-                return Err(forbidden(
-                    "a manager grants authority only to the people under them and their teams",
-                ));
-            }
+        if let Some(reach) = reach
+            && !reach.may_grant_to(fields.delegate())
+        {
+            return Err(forbidden(
+                "a manager grants authority only to the people under them and their teams",
+            ));
         }
         if reach.is_none()
             && let Some(named) = delegator
@@ -352,28 +346,19 @@ impl DelegationWrites<'_, '_> {
         reach: Option<&Reach>,
     ) -> StoreResult<DelegationState> {
         let tx = self.0;
-        let (_, next) = update_versioned::<DelegationsTable>(
-            tx,
-            org,
-            id,
-            expected,
-            |tx, current| {
-                if let Some(reach) = reach {
-                    let manages = match current.delegate {
-                        Delegate::Member(member) => reach.manages(member),
-                        Delegate::Team(team) => reach.manages_team(team),
-                    };
-                    if !manages {
-                        return Err(forbidden(
-                            "a manager revokes only grants to the people under them and their teams",
-                        ));
-                    }
+        let (_, next) =
+            update_versioned::<DelegationsTable>(tx, org, id, expected, |tx, current| {
+                if let Some(reach) = reach
+                    && !reach.may_grant_to(current.delegate)
+                {
+                    return Err(forbidden(
+                        "a manager revokes only grants to the people under them and their teams",
+                    ));
                 }
                 current
                     .revoked(reason, tx.now())
                     .map_err(|why| StoreError::Conflict(why.to_owned()))
-            },
-        )?;
+            })?;
         let state = states(tx.conn(), org, vec![next])?.remove(0);
         let data = snapshot(&state);
         tx.record(
@@ -601,12 +586,7 @@ fn check_named_delegator(
         Some((_, false)) => invalid("this member has been deactivated"),
         Some((role, true)) if role == "owner" => Ok(()),
         Some(_) => {
-            let reach = crate::hierarchy::reach(conn, org, delegator)?;
-            let manages = match delegate {
-                Delegate::Member(member) => reach.manages(member),
-                Delegate::Team(team) => reach.manages_team(team) && !reach.is_in(team),
-            };
-            if manages {
+            if crate::hierarchy::reach(conn, org, delegator)?.may_grant_to(delegate) {
                 Ok(())
             } else {
                 invalid("the delegator may only grant to the people under them and their teams")
