@@ -22,6 +22,7 @@ use crate::delegations::{self, in_force};
 use crate::dialect::CONSUME_BUDGET;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::locks::{Keyed, lock_row};
+use crate::members::member_active;
 use crate::organizations;
 use crate::rows::{after_id, id_page, parse_id, parse_opt_id, store_handles};
 use crate::schema::{
@@ -628,13 +629,7 @@ fn assignee_for(
     team: Option<TeamId>,
 ) -> StoreResult<Option<MemberId>> {
     let active = |conn: &mut DbConn, id: MemberId| -> StoreResult<bool> {
-        Ok(m::table
-            .filter(m::org_id.eq(org.to_string()))
-            .filter(m::id.eq(id.to_string()))
-            .select(m::active)
-            .first::<bool>(conn)
-            .optional()?
-            .unwrap_or(false))
+        Ok(member_active(conn, org, id)?.unwrap_or(false))
     };
     if let Some(manager) = manager
         && active(conn, manager)?

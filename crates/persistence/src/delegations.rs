@@ -20,6 +20,7 @@ use circulo_domain::{DelegationId, DomainError, MemberId, OrgId, TeamId};
 use crate::conn::DbConn;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::locks::{Keyed, lock_row};
+use crate::members::check_active_member;
 use crate::organizations;
 use crate::rows::{
     Versioned, after_id, id_page, parse_id, parse_opt_id, revision, store_handles, update_versioned,
@@ -537,22 +538,7 @@ fn check_delegate(conn: &mut DbConn, org: OrgId, delegate: Delegate) -> StoreRes
     let invalid =
         |field: &str, message: &str| Err(StoreError::Rule(DomainError::invalid(field, message)));
     match delegate {
-        Delegate::Member(member) => {
-            let active = m::table
-                .filter(m::org_id.eq(org.to_string()))
-                .filter(m::id.eq(member.to_string()))
-                .select(m::active)
-                .first::<bool>(conn)
-                .optional()?;
-            match active {
-                Some(true) => Ok(()),
-                Some(false) => invalid("delegate_member_id", "this member has been deactivated"),
-                None => invalid(
-                    "delegate_member_id",
-                    "no member with this id in the organization",
-                ),
-            }
-        }
+        Delegate::Member(member) => check_active_member(conn, org, member, "delegate_member_id"),
         Delegate::Team(team) if team_exists(conn, org, team)? => Ok(()),
         Delegate::Team(_) => invalid(
             "delegate_team_id",

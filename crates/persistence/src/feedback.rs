@@ -21,6 +21,7 @@ use crate::conn::DbConn;
 use crate::dialect::{ANONYMOUS_GROUPS_SHOWN, FEEDBACK_SUMMARY};
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::hierarchy::manages;
+use crate::members::check_active_member;
 use crate::organizations;
 use crate::rows::{after_id, id_page, parse_id, parse_opt_id, snapshot, store_handles};
 use crate::schema::{feedback as f, members as m, teams as t};
@@ -383,7 +384,7 @@ impl FeedbackWrites<'_, '_> {
     pub fn give(self, org: OrgId, fields: FeedbackFields, giver: Giver) -> StoreResult<Feedback> {
         let tx = self.0;
         let subject = fields.subject_member_id();
-        check_subject(tx.conn(), org, subject)?;
+        check_active_member(tx.conn(), org, subject, "subject_member_id")?;
         let me = giver.author.member_id;
         match (fields.kind(), giver.role, me) {
             (FeedbackKind::Client, Role::Owner | Role::Integration, _) => {}
@@ -454,22 +455,6 @@ fn forbidden(reason: &'static str) -> StoreError {
 
 fn invalid_subject(message: &str) -> StoreError {
     StoreError::Rule(DomainError::invalid("subject_member_id", message))
-}
-
-fn check_subject(conn: &mut DbConn, org: OrgId, subject: MemberId) -> StoreResult<()> {
-    let active = m::table
-        .filter(m::org_id.eq(org.to_string()))
-        .filter(m::id.eq(subject.to_string()))
-        .select(m::active)
-        .first::<bool>(conn)
-        .optional()?;
-    match active {
-        Some(true) => Ok(()),
-        Some(false) => Err(invalid_subject("this member has been deactivated")),
-        None => Err(invalid_subject(
-            "no member with this id in the organization",
-        )),
-    }
 }
 
 /// Whether `lead` leads the team `member` belongs to.

@@ -22,6 +22,7 @@ use crate::conn::DbConn;
 use crate::dialect::GOAL_ABOVE;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::locks::{Keyed, lock_row};
+use crate::members::check_active_member;
 use crate::organizations;
 use crate::rows::{
     Versioned, after_id, id_page, parse_id, parse_opt_id, revision, snapshot, store_handles,
@@ -546,30 +547,10 @@ fn check_owner(conn: &mut DbConn, org: OrgId, owner: GoalOwner) -> StoreResult<(
     let invalid =
         |field: &str, message: &str| Err(StoreError::Rule(DomainError::invalid(field, message)));
     match owner {
-        GoalOwner::Member(member) => match member_active(conn, org, member)? {
-            Some(true) => Ok(()),
-            Some(false) => invalid("owner_member_id", "this member has been deactivated"),
-            None => invalid(
-                "owner_member_id",
-                "no member with this id in the organization",
-            ),
-        },
+        GoalOwner::Member(member) => check_active_member(conn, org, member, "owner_member_id"),
         GoalOwner::Team(team) if team_exists(conn, org, team)? => Ok(()),
         GoalOwner::Team(_) => invalid("owner_team_id", "no team with this id in the organization"),
     }
-}
-
-fn member_active(
-    conn: &mut DbConn,
-    org: OrgId,
-    member: circulo_domain::MemberId,
-) -> StoreResult<Option<bool>> {
-    Ok(m::table
-        .filter(m::org_id.eq(org.to_string()))
-        .filter(m::id.eq(member.to_string()))
-        .select(m::active)
-        .first::<bool>(conn)
-        .optional()?)
 }
 
 #[derive(QueryableByName)]

@@ -143,14 +143,7 @@ impl Members<'_> {
 
     /// Whether `id` is an active member of `org`: `None` when no such member exists.
     pub fn is_active(&self, org: OrgId, id: MemberId) -> StoreResult<Option<bool>> {
-        self.0.read(|conn| {
-            Ok(m::table
-                .filter(m::org_id.eq(org.to_string()))
-                .filter(m::id.eq(id.to_string()))
-                .select(m::active)
-                .first::<bool>(conn)
-                .optional()?)
-        })
+        self.0.read(|conn| member_active(conn, org, id))
     }
 
     /// Lists the members of `org` that match `filter`, in creation order.
@@ -336,6 +329,36 @@ fn lock_reporting_lines(conn: &mut DbConn, org: OrgId) -> StoreResult<()> {
 /// Serialises every transaction that may give a member `external_id`.
 fn lock_external_id(conn: &mut DbConn, org: OrgId, external_id: &str) -> StoreResult<()> {
     lock_name(conn, &format!("member-external-id:{org}:{external_id}"))
+}
+
+/// Whether `id` is an active member of `org`: `None` when no such member exists.
+pub(crate) fn member_active(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: MemberId,
+) -> StoreResult<Option<bool>> {
+    Ok(m::table
+        .filter(m::org_id.eq(org.to_string()))
+        .filter(m::id.eq(id.to_string()))
+        .select(m::active)
+        .first::<bool>(conn)
+        .optional()?)
+}
+
+/// Refuses, naming `field`, a reference to someone who is not an active member of `org`: goals,
+/// grants and feedback are for people at work.
+pub(crate) fn check_active_member(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: MemberId,
+    field: &str,
+) -> StoreResult<()> {
+    let refuse = |message: &str| Err(StoreError::Rule(DomainError::invalid(field, message)));
+    match member_active(conn, org, id)? {
+        Some(true) => Ok(()),
+        Some(false) => refuse("this member has been deactivated"),
+        None => refuse("no member with this id in the organization"),
+    }
 }
 
 pub(crate) fn member_exists(conn: &mut DbConn, org: OrgId, id: MemberId) -> StoreResult<bool> {
