@@ -1,32 +1,32 @@
 //! Decisions and escalations. Deciding is the counter's hot path: in one short write
 //! transaction it reads the member, the grants in force for them and the organization (zone,
 //! currency, response target), counts the decision against the first covering grant with one
-//! conditional upsert (`dialect::CONSUME_BUDGET`: the period's total may never pass the budget,
+//! conditional upsert (`budget::ConsumeBudget`: the period's total may never pass the budget,
 //! whatever runs beside it), then writes the decision, its audit entry and, when no grant covered
 //! it, the escalation and its event.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use circulo_domain::decision::{Decision, DecisionFields, Escalation, Outcome, Resolution};
-use circulo_domain::delegation::Action;
+use circulo_domain::delegation::{Action, Delegation};
 use circulo_domain::feedback::Touchpoint;
-use circulo_domain::organization::CurrencyCode;
+use circulo_domain::organization::{CurrencyCode, Organization};
 use circulo_domain::page::{Page, PageRequest};
 use circulo_domain::reach::Reach;
 use circulo_domain::{DecisionId, DomainError, EscalationId, MemberId, OrgId, TeamId};
 
+use crate::budget::ConsumeBudget;
 use crate::conn::DbConn;
-use crate::delegations::{self, in_force};
-use crate::dialect::CONSUME_BUDGET;
+use crate::delegations::{self, DelegationRow, in_precedence};
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::locks::{Keyed, lock_row};
 use crate::members::member_active;
-use crate::organizations;
+use crate::organizations::OrganizationRow;
 use crate::rows::{after_id, id_page, parse_id, parse_opt_id, store_handles};
 use crate::schema::{
-    decisions as dc, delegation_usage as u, escalations as e, members as m, teams as t,
+    decisions as dc, delegation_usage as u, delegations as d, escalations as e, members as m,
+    organizations as o, teams as t,
 };
 use crate::time::{from_db, to_db};
 
@@ -154,12 +154,6 @@ pub struct EscalationFilter {
     pub open: Option<bool>,
     /// Only overdue (or only timely) ones, as of now.
     pub overdue: Option<bool>,
-}
-
-#[derive(QueryableByName)]
-struct Used {
-    #[diesel(sql_type = BigInt)]
-    used: i64,
 }
 
 store_handles!(decisions: Decisions, DecisionWrites);
@@ -298,8 +292,13 @@ impl DecisionWrites<'_, '_> {
     ) -> StoreResult<Decided> {
         let tx = self.0;
         check_acts_for(reach, fields.member_id)?;
-        let (team, manager) = member_for_decision(tx.conn(), org, fields.member_id)?;
-        let organization = organizations::find(tx.conn(), org)?;
+        let at = tx.now();
+        let Counter {
+            team,
+            manager,
+            organization,
+            grants,
+        } = counter(tx.conn(), org, fields.member_id, &fields.action, at)?;
         if fields.currency != organization.currency {
             return Err(StoreError::Rule(DomainError::invalid(
                 "currency",
@@ -309,30 +308,15 @@ impl DecisionWrites<'_, '_> {
                 ),
             )));
         }
-        let at = tx.now();
-        let grants = in_force(
-            tx.conn(),
-            org,
-            fields.member_id,
-            team,
-            Some(&fields.action),
-            at,
-        )?;
         let mut covered = None;
         for grant in grants.iter().filter(|g| {
             g.currency == fields.currency && g.per_decision_limit_minor >= fields.amount_minor
         }) {
             let period = grant.period_at(at, organization.timezone);
-            let used = diesel::sql_query(CONSUME_BUDGET.for_conn(tx.conn()))
-                .bind::<Text, _>(org.to_string())
-                .bind::<Text, _>(grant.id.to_string())
-                .bind::<Timestamp, _>(to_db(period.start))
-                .bind::<BigInt, _>(fields.amount_minor)
-                .bind::<BigInt, _>(grant.budget_minor)
-                .bind::<Nullable<BigInt>, _>(grant.max_decisions_per_period)
-                .load::<Used>(tx.conn())?;
-            if let Some(used) = used.first() {
-                covered = Some((grant.id, period.start, grant.budget_minor - used.used));
+            if let Some(used) =
+                consume_budget(tx.conn(), org, grant, period.start, fields.amount_minor)?
+            {
+                covered = Some((grant.id, period.start, grant.budget_minor - used));
                 break;
             }
         }
@@ -597,27 +581,100 @@ fn insert_escalation(conn: &mut DbConn, org: OrgId, x: &Escalation) -> StoreResu
     Ok(())
 }
 
-/// The team and manager of the member a decision is for, who must be an active member of `org`.
-fn member_for_decision(
+/// What deciding for a member needs to know, read in one statement: their team and manager,
+/// their organization, and the grants in force for them and the action, in precedence order.
+struct Counter {
+    team: Option<TeamId>,
+    manager: Option<MemberId>,
+    organization: Organization,
+    grants: Vec<Delegation>,
+}
+
+/// Reads the [`Counter`] for `member`, who must be an active member of `org`: the member joined
+/// with their organization and, left-joined, the grants in force at `at` for the member or their
+/// team and `action` (one row per grant, or one row without a grant). One fixed-shape query, so
+/// diesel prepares it once.
+fn counter(
     conn: &mut DbConn,
     org: OrgId,
     member: MemberId,
-) -> StoreResult<(Option<TeamId>, Option<MemberId>)> {
-    let row: Option<(Option<String>, Option<String>, bool)> = m::table
+    action: &Action,
+    at: DateTime<Utc>,
+) -> StoreResult<Counter> {
+    let at_db = to_db(at);
+    let in_force = d::org_id
+        .eq(m::org_id)
+        .and(d::action.eq(action.as_str()))
+        .and(d::revoked_at.is_null())
+        .and(d::valid_from.le(at_db))
+        .and(d::valid_until.is_null().or(d::valid_until.gt(at_db)))
+        .and(
+            d::delegate_member_id
+                .eq(m::id.nullable())
+                .or(d::delegate_team_id.eq(m::team_id)),
+        );
+    let rows: Vec<CounterRow> = m::table
+        .inner_join(o::table.on(o::org_id.eq(m::org_id)))
+        .left_join(d::table.on(in_force))
         .filter(m::org_id.eq(org.to_string()))
         .filter(m::id.eq(member.to_string()))
-        .select((m::team_id, m::manager_id, m::active))
-        .first(conn)
-        .optional()?;
+        .select((
+            m::team_id,
+            m::manager_id,
+            m::active,
+            OrganizationRow::as_select(),
+            Option::<DelegationRow>::as_select(),
+        ))
+        .load(conn)?;
     let invalid = |message: &str| StoreError::Rule(DomainError::invalid("member_id", message));
-    match row {
-        None => Err(invalid("no member with this id in the organization")),
-        Some((_, _, false)) => Err(invalid("this member has been deactivated")),
-        Some((team, manager, true)) => Ok((
-            parse_opt_id("team id", team.as_deref())?,
-            parse_opt_id("manager id", manager.as_deref())?,
-        )),
+    let mut rows = rows.into_iter();
+    let Some((team, manager, active, organization, first)) = rows.next() else {
+        return Err(invalid("no member with this id in the organization"));
+    };
+    if !active {
+        return Err(invalid("this member has been deactivated"));
     }
+    let mut grants = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, _, _, _, grant)| grant))
+        .map(DelegationRow::into_domain)
+        .collect::<StoreResult<Vec<_>>>()?;
+    in_precedence(&mut grants);
+    Ok(Counter {
+        team: parse_opt_id("team id", team.as_deref())?,
+        manager: parse_opt_id("manager id", manager.as_deref())?,
+        organization: organization.into_domain()?,
+        grants,
+    })
+}
+
+type CounterRow = (
+    Option<String>,
+    Option<String>,
+    bool,
+    OrganizationRow,
+    Option<DelegationRow>,
+);
+
+/// Counts a decision of `amount` minor units against `grant` in the period starting `start`
+/// ([`ConsumeBudget`]): the period's new total, or `None` when the grant does not cover it.
+fn consume_budget(
+    conn: &mut DbConn,
+    org: OrgId,
+    grant: &Delegation,
+    start: DateTime<Utc>,
+    amount: i64,
+) -> StoreResult<Option<i64>> {
+    Ok(ConsumeBudget {
+        org_id: org.to_string(),
+        delegation_id: grant.id.to_string(),
+        period_start: to_db(start),
+        amount_minor: amount,
+        budget_minor: grant.budget_minor,
+        count_limit: grant.max_decisions_per_period,
+    }
+    .get_result::<i64>(conn)
+    .optional()?)
 }
 
 /// Who answers an escalation: the member's manager, else their team's lead, else the first

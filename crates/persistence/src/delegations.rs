@@ -36,7 +36,7 @@ use crate::time::{from_db, now, to_db};
     treat_none_as_null = true,
     treat_none_as_default_value = false
 )]
-struct DelegationRow {
+pub(crate) struct DelegationRow {
     org_id: String,
     id: String,
     delegator_member_id: Option<String>,
@@ -83,7 +83,7 @@ impl DelegationRow {
         }
     }
 
-    fn into_domain(self) -> StoreResult<Delegation> {
+    pub(crate) fn into_domain(self) -> StoreResult<Delegation> {
         let delegate = Delegate::parse(
             parse_opt_id("delegate", self.delegate_member_id.as_deref())?,
             parse_opt_id("delegate", self.delegate_team_id.as_deref())?,
@@ -445,6 +445,13 @@ pub(crate) fn in_force(
         .into_iter()
         .map(DelegationRow::into_domain)
         .collect::<StoreResult<Vec<_>>>()?;
+    in_precedence(&mut grants);
+    Ok(grants)
+}
+
+/// Orders grants as a decision picks them: member grants before team grants, then the one
+/// expiring first (open-ended last), then by id so the choice is stable.
+pub(crate) fn in_precedence(grants: &mut [Delegation]) {
     grants.sort_by_key(|g| {
         (
             g.delegate.member().is_none(),
@@ -453,7 +460,6 @@ pub(crate) fn in_force(
             g.id,
         )
     });
-    Ok(grants)
 }
 
 /// Each grant with what its current period has used: one query for all of them.

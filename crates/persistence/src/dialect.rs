@@ -124,26 +124,3 @@ pub(crate) const FEEDBACK_SUMMARY: Dialects = Dialects {
           AND (anonymous = 0 OR created_at < ?6) \
         GROUP BY kind, anonymous ORDER BY kind, anonymous",
 };
-
-/// Counts a decision of `$4` minor units against grant `$2` of organization `$1` in the period
-/// starting `$3`, only while the period's total stays within the budget `$5` and its count under
-/// `$6` (no limit when NULL): one statement, the row's lock serializing concurrent decisions.
-/// Returns the period's new total; no row when the grant does not cover it.
-pub(crate) const CONSUME_BUDGET: Dialects = Dialects {
-    postgres: "INSERT INTO delegation_usage (org_id, delegation_id, period_start, used_minor, decisions) \
-        VALUES ($1, $2, $3, $4, 1) \
-        ON CONFLICT (org_id, delegation_id, period_start) DO UPDATE \
-        SET used_minor = delegation_usage.used_minor + EXCLUDED.used_minor, \
-            decisions = delegation_usage.decisions + 1 \
-        WHERE delegation_usage.used_minor + EXCLUDED.used_minor <= $5 \
-          AND ($6::bigint IS NULL OR delegation_usage.decisions < $6) \
-        RETURNING used_minor AS used",
-    sqlite: "INSERT INTO delegation_usage (org_id, delegation_id, period_start, used_minor, decisions) \
-        VALUES (?1, ?2, ?3, ?4, 1) \
-        ON CONFLICT (org_id, delegation_id, period_start) DO UPDATE \
-        SET used_minor = delegation_usage.used_minor + excluded.used_minor, \
-            decisions = delegation_usage.decisions + 1 \
-        WHERE delegation_usage.used_minor + excluded.used_minor <= ?5 \
-          AND (?6 IS NULL OR delegation_usage.decisions < ?6) \
-        RETURNING used_minor AS used",
-};

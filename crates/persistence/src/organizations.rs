@@ -21,7 +21,7 @@ use crate::tx::WriteTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = o, primary_key(org_id))]
-struct OrganizationRow {
+pub(crate) struct OrganizationRow {
     org_id: String,
     name: String,
     currency: String,
@@ -55,7 +55,7 @@ impl OrganizationRow {
         }
     }
 
-    fn into_domain(self) -> StoreResult<Organization> {
+    pub(crate) fn into_domain(self) -> StoreResult<Organization> {
         Ok(Organization {
             id: parse_id("organization id", &self.org_id)?,
             currency: CurrencyCode::parse("currency", &self.currency)
