@@ -44,6 +44,7 @@ mod organizations;
 mod pagination;
 mod request_ids;
 mod routing;
+mod scores;
 mod secrets;
 mod teams;
 mod untraced;

@@ -82,6 +82,10 @@ id_type!(
     /// A decision waiting for someone who may make it.
     EscalationId
 );
+id_type!(
+    /// One satisfaction score from a client or an employee.
+    ScoreId
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ pub mod page;
 pub mod patch;
 pub mod principal;
 pub mod reach;
+pub mod score;
 pub mod string_enum;
 pub mod team;
 pub mod text;
@@ -23,5 +24,6 @@ pub mod window;
 
 pub use error::{DomainError, DomainResult};
 pub use ids::{
-    CheckInId, DecisionId, DelegationId, EscalationId, FeedbackId, GoalId, MemberId, OrgId, TeamId,
+    CheckInId, DecisionId, DelegationId, EscalationId, FeedbackId, GoalId, MemberId, OrgId,
+    ScoreId, TeamId,
 };

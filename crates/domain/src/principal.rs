@@ -97,6 +97,12 @@ pub enum Permission {
     RecordDecisions,
     /// Read decisions and escalations (members: theirs and those under them).
     ReadDecisions,
+    /// Record satisfaction scores (who may record which audience is the store's rule).
+    RecordScores,
+    /// Read satisfaction scores.
+    ReadScores,
+    /// Read reports.
+    ReadReports,
 }
 
 /// The longest token subject accepted.
@@ -174,9 +180,13 @@ impl Principal {
                 | P::ReadFeedback
                 | P::ReadDelegations
                 | P::RecordDecisions
-                | P::ReadDecisions,
+                | P::ReadDecisions
+                | P::RecordScores,
             ) => true,
-            (Role::Manager, P::WriteGoals | P::WriteDelegations) => true,
+            (
+                Role::Manager,
+                P::WriteGoals | P::WriteDelegations | P::ReadScores | P::ReadReports,
+            ) => true,
             (Role::Manager | Role::Staff, _) => false,
             (Role::Integration, P::ReadDirectory) => {
                 self.has_any(&[Scope::MembersRead, Scope::MembersWrite])
@@ -203,6 +213,11 @@ impl Principal {
             (Role::Integration, P::ReadDecisions) => {
                 self.has_any(&[Scope::DecisionsWrite, Scope::DelegationsRead])
             }
+            (Role::Integration, P::RecordScores) => self.scopes.contains(&Scope::ScoresWrite),
+            (Role::Integration, P::ReadScores) => {
+                self.has_any(&[Scope::ScoresRead, Scope::ScoresWrite])
+            }
+            (Role::Integration, P::ReadReports) => self.scopes.contains(&Scope::ReportsRead),
             (Role::Integration, P::ManageOrganization) => false,
         }
     }
@@ -254,6 +269,13 @@ fn forbidden_reason(permission: Permission) -> &'static str {
         Permission::RecordDecisions => "recording decisions needs the decisions:write scope",
         Permission::ReadDecisions => {
             "reading decisions needs the decisions:write or delegations:read scope"
+        }
+        Permission::RecordScores => "recording satisfaction scores needs the scores:write scope",
+        Permission::ReadScores => {
+            "reading satisfaction scores needs the owner or manager role or the scores:read scope"
+        }
+        Permission::ReadReports => {
+            "reading reports needs the owner or manager role or the reports:read scope"
         }
     }
 }

@@ -229,6 +229,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    satisfaction_scores (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        audience -> Text,
+        instrument -> Text,
+        score -> Integer,
+        member_id -> Nullable<Text>,
+        team_id -> Nullable<Text>,
+        client_ref -> Nullable<Text>,
+        touchpoint -> Text,
+        occurred_at -> Timestamp,
+        source -> Text,
+        external_id -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        icare_ideal -> Nullable<Integer>,
+        icare_culture -> Nullable<Integer>,
+        icare_attention -> Nullable<Integer>,
+        icare_response -> Nullable<Integer>,
+        icare_empathy -> Nullable<Integer>,
+        decision_id -> Nullable<Text>,
+        recorded_by_role -> Nullable<Text>,
+        recorded_by_subject -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     teams,
@@ -241,4 +268,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     delegation_usage,
     decisions,
     escalations,
+    satisfaction_scores,
 );

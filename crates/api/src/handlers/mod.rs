@@ -8,6 +8,7 @@ pub mod goals;
 pub mod health;
 pub mod members;
 pub mod organizations;
+pub mod scores;
 pub mod teams;
 
 mod fallback;
@@ -32,6 +33,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(feedback::routes)
             .configure(delegations::routes)
             .configure(decisions::routes)
+            .configure(scores::routes)
             .configure(audit::routes),
     )
     .configure(health::routes);
@@ -47,6 +49,7 @@ pub fn bounds() -> Vec<Bound> {
         feedback::limits(),
         delegations::limits(),
         decisions::limits(),
+        scores::limits(),
     ]
     .concat()
 }

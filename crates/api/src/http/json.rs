@@ -112,6 +112,19 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Deserializes one value of a document already read (an item of a batch), naming the field at
+/// fault within it.
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, DomainError> {
+    if !value.is_object() {
+        return Err(DomainError::invalid("", "each item must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        DomainError::invalid(field_name(&path, &message), message)
+    })
+}
+
 /// A JSON document in which no object names a key twice: serde_json would keep the last value
 /// silently, and two readers of one body must not disagree on what it says.
 struct Unambiguous(serde_json::Value);

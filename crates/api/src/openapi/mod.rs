@@ -39,6 +39,8 @@ use crate::http::problem::{FieldProblem, Problem};
         (name = "delegations", description = "Authority with limits, and what remains of it"),
         (name = "decisions", description = "Decisions at the counter: the accountability log"),
         (name = "escalations", description = "Decisions waiting for someone who may make them"),
+        (name = "satisfaction-scores", description = "How clients and employees rate the service and the workplace"),
+        (name = "reports", description = "Satisfaction, the mirror, empowerment and goals, each in one aggregate"),
         (name = "audit", description = "Who changed what, and when"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
