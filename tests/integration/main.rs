@@ -42,6 +42,7 @@ mod openapi_document;
 mod organization_audit;
 mod organizations;
 mod pagination;
+mod reports;
 mod request_ids;
 mod routing;
 mod scores;

@@ -14,6 +14,7 @@ pub mod page;
 pub mod patch;
 pub mod principal;
 pub mod reach;
+pub mod report;
 pub mod score;
 pub mod string_enum;
 pub mod team;

@@ -28,6 +28,7 @@ pub mod goals;
 pub mod idempotency;
 pub mod members;
 pub mod organizations;
+pub mod reports;
 pub mod scores;
 pub mod teams;
 
@@ -42,6 +43,7 @@ pub use goals::GoalFilter;
 pub use idempotency::{KeyClaim, StoredResponse, Written};
 pub use members::{MemberFilter, Upserted};
 pub use migrations::{MigrationError, migrate, revert_all};
+pub use reports::{SatisfactionCounts, SatisfactionQuery, SatisfactionReport};
 pub use scores::{Recorded, ScoreFilter, ScoreRecorder};
 pub use time::{now, today};
 pub use tx::{ChangeContext, WriteTx};

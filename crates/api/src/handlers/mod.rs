@@ -8,6 +8,7 @@ pub mod goals;
 pub mod health;
 pub mod members;
 pub mod organizations;
+pub mod reports;
 pub mod scores;
 pub mod teams;
 
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(delegations::routes)
             .configure(decisions::routes)
             .configure(scores::routes)
+            .configure(reports::routes)
             .configure(audit::routes),
     )
     .configure(health::routes);
