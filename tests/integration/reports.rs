@@ -189,3 +189,218 @@ async fn local_days_hold_across_the_autumn_change_and_small_employee_groups_are_
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_mirror_sets_how_each_team_is_treated_beside_how_it_treats_clients() {
+    for_each_backend(|app| async move {
+        let c = app.company().await;
+        let bar = app.create_team(&c.owner, "Bar").await;
+        let terrace = app.create_team(&c.owner, "Terrace").await;
+        let cellar = app.create_team(&c.owner, "Cellar").await;
+        let at = "2026-11-12T10:00:00Z";
+        let employee = |team: &str, s: i64, id: String| json!({"audience": "employee", "instrument": "nps",
+            "score": s, "team_id": team, "touchpoint": "other", "occurred_at": at, "source": "pulse", "external_id": id});
+        // eNPS +100, +40, −20, −100 (five answers each, the threshold), and two in the cellar.
+        let answers: [(&str, [i64; 5]); 4] = [
+            (&c.front_desk, [10, 10, 10, 10, 10]),
+            (&c.kitchen, [10, 10, 10, 8, 3]),
+            (&bar, [9, 8, 7, 3, 2]),
+            (&terrace, [5, 4, 3, 2, 1]),
+        ];
+        let mut items = Vec::new();
+        for (team, scores) in &answers {
+            for (i, s) in scores.iter().enumerate() {
+                items.push(employee(team, *s, format!("{team}-{i}")));
+            }
+        }
+        items.push(employee(&cellar, 10, "cellar-1".into()));
+        items.push(employee(&cellar, 0, "cellar-2".into()));
+        batch(&app, &c.owner, items).await;
+        // Client CSAT 100 %, 75 %, 50 %, 50 %.
+        let crm = app.integration_token(&c.org, "crm", "scores:write");
+        let csat: [(&str, [i64; 4]); 4] = [
+            (&c.front_desk, [5, 5, 4, 4]),
+            (&c.kitchen, [5, 4, 4, 2]),
+            (&bar, [5, 4, 2, 1]),
+            (&terrace, [4, 4, 3, 3]),
+        ];
+        let mut items = Vec::new();
+        for (team, scores) in &csat {
+            for (i, s) in scores.iter().enumerate() {
+                items.push(score("csat", *s, team, at, &format!("csat-{team}-{i}")));
+            }
+        }
+        batch(&app, &crm, items).await;
+        // One upward rating of the front desk's lead: too few to show.
+        app.post("/v1/feedback", &c.ana.token, json!({"kind": "upward", "subject_member_id": c.manager.id,
+                 "rating": 4, "body": "Listens"}))
+            .await
+            .expect(201);
+
+        let mirror = app.get("/v1/reports/mirror?from=2026-11-01&to=2026-12-02", &c.owner).await.expect(200);
+        let team = |id: &str| mirror.items().iter().find(|r| r["team_id"] == id).unwrap().clone();
+        let front = team(&c.front_desk);
+        assert!(close(&front["employees"]["enps"], 100.0), "{front}");
+        assert!(close(&front["clients"]["csat_pct"], 100.0));
+        assert_eq!(front["lead_member_id"], c.manager.id.as_str());
+        assert_eq!(front["employees"]["upward_suppressed"], true);
+        assert_eq!(front["employees"]["upward_average_rating"], Value::Null);
+        assert!(close(&team(&c.kitchen)["employees"]["enps"], 40.0));
+        assert!(close(&team(&bar)["employees"]["enps"], -20.0));
+        assert!(close(&team(&terrace)["employees"]["enps"], -100.0));
+        let cellar_row = team(&cellar);
+        assert_eq!(cellar_row["employees"]["enps_suppressed"], true);
+        assert_eq!(cellar_row["employees"]["enps"], Value::Null);
+        assert_eq!(cellar_row["employees"]["enps_count"], Value::Null);
+        // x = (100, 40, −20, −100), y = (100, 75, 50, 50): Σdxdy 5625, Σdx² 21900, Σdy² 1718.75.
+        assert_eq!(mirror.body["correlation"]["n"], 4);
+        assert!(close(&mirror.body["correlation"]["r"], 0.9168), "{}", mirror.body["correlation"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn empowerment_counts_what_was_decided_on_the_spot_and_how_clients_felt_after() {
+    for_each_backend(|app| async move {
+        let c = app.company().await;
+        app.post("/v1/delegations", &c.manager.token, json!({"delegate_member_id": c.ana.id, "action": "refund",
+                 "currency": "EUR", "per_decision_limit_minor": 2000, "budget_minor": 5000, "budget_period": "day",
+                 "rationale": "Refund defective items on the spot"}))
+            .await
+            .expect(201);
+        let pos = app.integration_token(&c.org, "pos", "decisions:write");
+        let mut decided = Vec::new();
+        for _ in 0..5 {
+            let d = app
+                .post("/v1/decisions", &pos, json!({"member_id": c.ana.id, "action": "refund", "amount_minor": 1500,
+                       "currency": "EUR", "client_ref": "POS-1", "touchpoint": "pos"}))
+                .await
+                .expect(201);
+            decided.push(d.body.clone());
+        }
+        let outcomes: Vec<&str> = decided.iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["approved", "approved", "approved", "escalated", "escalated"]);
+        let escalation = decided[3]["escalation_id"].as_str().unwrap();
+        app.post(&format!("/v1/escalations/{escalation}/resolve"), &c.manager.token,
+                 json!({"resolution": "approved", "note": "Go ahead"}))
+            .await
+            .expect(200);
+        // The last escalation is left open past its due time.
+        crate::support::locks::RawConn::open(&app)
+            .execute("UPDATE escalations SET response_due_at = '2020-01-01 00:00:00' WHERE responded_at IS NULL");
+        // Clients rate two contacts decided on the spot 5 and 4, the escalated one 2.
+        let crm = app.integration_token(&c.org, "crm", "scores:write");
+        for (decision, s) in [(&decided[0], 5), (&decided[1], 4), (&decided[3], 2)] {
+            let mut body = score("csat", s, &c.front_desk, "2026-11-30T10:00:00Z", decision["id"].as_str().unwrap());
+            body["decision_id"] = decision["id"].clone();
+            body["member_id"] = json!(c.ana.id);
+            app.post("/v1/satisfaction-scores", &crm, body).await.expect(201);
+        }
+
+        let report = app.get("/v1/reports/empowerment?group_by=member", &c.owner).await.expect(200);
+        assert_eq!(report.items().len(), 1, "{}", report.body);
+        let ana = &report.items()[0];
+        assert_eq!(ana["member_id"], c.ana.id.as_str());
+        assert_eq!((ana["decisions"].clone(), ana["approved"].clone(), ana["escalated"].clone()), (json!(5), json!(3), json!(2)));
+        assert!(close(&ana["empowerment_rate"], 0.6));
+        assert_eq!(ana["approved_minor"], 4500);
+        assert!(close(&ana["budget_utilisation"], 0.9), "{ana}");
+        assert_eq!(ana["overdue"], 1);
+        let p50 = ana["response_p50_seconds"].as_f64().unwrap();
+        assert!((0.0..60.0).contains(&p50), "{ana}");
+        assert_eq!(ana["response_p90_seconds"], ana["response_p50_seconds"]);
+        assert_eq!(ana["csat_after_on_the_spot"], json!({"count": 2, "csat_pct": 100.0}));
+        assert_eq!(ana["csat_after_escalated"], json!({"count": 1, "csat_pct": 0.0}));
+        let teams = app.get("/v1/reports/empowerment?group_by=team", &c.owner).await.expect(200);
+        assert_eq!(teams.items()[0]["team_id"], c.front_desk.as_str());
+        assert_eq!(teams.items()[0]["decisions"], 5);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_goals_report_sets_goals_built_on_strengths_beside_the_others() {
+    for_each_backend(|app| async move {
+        let c = app.company().await;
+        let goal = |strengths: Value, start: &str, due: &str, status: &str| {
+            let mut body = crate::support::people::member_goal(&c.ana.id);
+            body["strengths"] = strengths;
+            body["start_date"] = json!(start);
+            body["due_date"] = json!(due);
+            body["status"] = json!(status);
+            let (app, owner) = (&app, c.owner.clone());
+            async move { app.post("/v1/goals", &owner, body).await.expect(201).id() }
+        };
+        let check_in = |id: String, value: f64| {
+            let (app, token) = (&app, c.ana.token.clone());
+            async move {
+                app.post(
+                    &format!("/v1/goals/{id}/check-ins"),
+                    &token,
+                    json!({"value": value}),
+                )
+                .await
+                .expect(201);
+            }
+        };
+        // Built on her strength (networking): one achieved, one missed.
+        let achieved = goal(json!([" Networking"]), "2026-11-01", "2099-12-31", "active").await;
+        check_in(achieved, 10.0).await;
+        goal(json!(["networking"]), "2020-01-01", "2020-12-31", "active").await;
+        // Not built on it: one at 40 %, one draft.
+        let baking = goal(json!(["baking"]), "2026-11-01", "2099-12-31", "active").await;
+        check_in(baking, 4.0).await;
+        goal(json!([]), "2026-11-01", "2099-12-31", "draft").await;
+
+        let report = app
+            .get("/v1/reports/goals?group_by=member", &c.owner)
+            .await
+            .expect(200);
+        assert_eq!(report.items().len(), 1, "{}", report.body);
+        let ana = &report.items()[0];
+        assert_eq!(ana["member_id"], c.ana.id.as_str());
+        assert_eq!(ana["goals"], 4);
+        assert_eq!(
+            ana["by_status"],
+            json!({"draft": 1, "active": 1, "missed": 1, "achieved": 1, "cancelled": 0})
+        );
+        assert!(close(&ana["attainment_rate"], 0.5));
+        // (1 + 0 + 0.4) / 3, drafts left out
+        assert!(close(&ana["average_progress"], 1.4 / 3.0), "{ana}");
+        assert!(close(&ana["share_using_strengths"], 0.5));
+        assert_eq!(ana["using_strengths"]["goals"], 2);
+        assert!(close(&ana["using_strengths"]["attainment_rate"], 0.5));
+        assert_eq!(ana["not_using_strengths"]["goals"], 2);
+        assert_eq!(ana["not_using_strengths"]["attainment_rate"], Value::Null);
+
+        let team_goal = app
+            .post(
+                "/v1/goals",
+                &c.owner,
+                crate::support::people::team_goal(&c.front_desk),
+            )
+            .await
+            .expect(201)
+            .id();
+        app.post(
+            &format!("/v1/goals/{team_goal}/check-ins"),
+            &c.owner,
+            json!({"value": 5}),
+        )
+        .await
+        .expect(201);
+        let teams = app
+            .get("/v1/reports/goals?group_by=team", &c.owner)
+            .await
+            .expect(200);
+        assert_eq!(teams.items().len(), 1);
+        assert_eq!(teams.items()[0]["team_id"], c.front_desk.as_str());
+        assert!(
+            close(&teams.items()[0]["average_progress"], 0.5),
+            "{}",
+            teams.body
+        );
+        assert_eq!(teams.items()[0]["share_using_strengths"], Value::Null);
+    })
+    .await;
+}

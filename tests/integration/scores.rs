@@ -329,6 +329,12 @@ async fn a_batch_answers_each_item_in_order_and_a_retry_creates_nothing_twice() 
             .await
             .expect_problem(422);
         assert_eq!(refused.error_fields(), ["items"]);
+        // The batch path is not an id.
+        let wrong_method = app
+            .get("/v1/satisfaction-scores/batch", &crm)
+            .await
+            .expect_problem(405);
+        assert_eq!(wrong_method.header("allow"), Some("POST"));
         let mut raw = RawConn::open(&app);
         assert!(
             raw.rows("satisfaction_scores", "external_id LIKE 'x-%'")

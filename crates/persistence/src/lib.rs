@@ -43,7 +43,10 @@ pub use goals::GoalFilter;
 pub use idempotency::{KeyClaim, StoredResponse, Written};
 pub use members::{MemberFilter, Upserted};
 pub use migrations::{MigrationError, migrate, revert_all};
-pub use reports::{SatisfactionCounts, SatisfactionQuery, SatisfactionReport};
+pub use reports::{
+    ByOwner, EmpowermentCounts, GoalCounts, MirrorCounts, MirrorReport, SatisfactionCounts,
+    SatisfactionQuery, SatisfactionReport,
+};
 pub use scores::{Recorded, ScoreFilter, ScoreRecorder};
 pub use time::{now, today};
 pub use tx::{ChangeContext, WriteTx};

@@ -214,3 +214,412 @@ fn satisfaction_sql(conn: &DbConn, group_by: GroupBy) -> String {
         empathy = avg("icare_empathy"),
     )
 }
+
+/// A report statement written once, for `conn`'s database: `$n` parameters become SQLite's
+/// `?n`, and `{real}` the floating type each database casts to.
+fn for_backend(conn: &DbConn, sql: &str) -> String {
+    match conn {
+        DbConn::Pg(_) => sql.replace("{real}", "DOUBLE PRECISION"),
+        DbConn::Sqlite(_) => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out.replace("{real}", "REAL")
+        }
+    }
+}
+
+/// One team of the mirror report: how it is treated beside how it treats clients.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MirrorCounts {
+    /// The team.
+    #[diesel(sql_type = Text)]
+    pub team_id: String,
+    /// Its lead, whose upward feedback is counted.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub lead_member_id: Option<String>,
+    /// Employee NPS answers about the team.
+    #[diesel(sql_type = BigInt)]
+    pub employee_n: i64,
+    /// Of them, 9–10.
+    #[diesel(sql_type = BigInt)]
+    pub employee_promoters: i64,
+    /// Of them, 0–6.
+    #[diesel(sql_type = BigInt)]
+    pub employee_detractors: i64,
+    /// Rated upward feedback about the lead.
+    #[diesel(sql_type = BigInt)]
+    pub upward_n: i64,
+    /// Its average rating.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub upward_avg: Option<f64>,
+    /// Client CSAT scores of the team.
+    #[diesel(sql_type = BigInt)]
+    pub csat_n: i64,
+    /// Of them, 4–5.
+    #[diesel(sql_type = BigInt)]
+    pub csat_satisfied: i64,
+    /// Client NPS scores of the team.
+    #[diesel(sql_type = BigInt)]
+    pub nps_n: i64,
+    /// Of them, 9–10.
+    #[diesel(sql_type = BigInt)]
+    pub nps_promoters: i64,
+    /// Of them, 0–6.
+    #[diesel(sql_type = BigInt)]
+    pub nps_detractors: i64,
+}
+
+/// The mirror: every team, in one aggregate over employee scores, upward feedback about each
+/// team's lead (anonymous items only once their day is over, as they show elsewhere) and client
+/// scores, in the window `$2` to `$3`.
+const MIRROR: &str = "\
+WITH employee AS ( \
+    SELECT team_id, COUNT(*) AS n, \
+        SUM(CASE WHEN score >= 9 THEN 1 ELSE 0 END) AS promoters, \
+        SUM(CASE WHEN score <= 6 THEN 1 ELSE 0 END) AS detractors \
+    FROM satisfaction_scores \
+    WHERE org_id = $1 AND audience = 'employee' AND instrument = 'nps' \
+      AND occurred_at >= $2 AND occurred_at < $3 \
+    GROUP BY team_id), \
+client AS ( \
+    SELECT team_id, \
+        SUM(CASE WHEN instrument = 'csat' THEN 1 ELSE 0 END) AS csat_n, \
+        SUM(CASE WHEN instrument = 'csat' AND score >= 4 THEN 1 ELSE 0 END) AS csat_satisfied, \
+        SUM(CASE WHEN instrument = 'nps' THEN 1 ELSE 0 END) AS nps_n, \
+        SUM(CASE WHEN instrument = 'nps' AND score >= 9 THEN 1 ELSE 0 END) AS nps_promoters, \
+        SUM(CASE WHEN instrument = 'nps' AND score <= 6 THEN 1 ELSE 0 END) AS nps_detractors \
+    FROM satisfaction_scores \
+    WHERE org_id = $1 AND audience = 'client' AND occurred_at >= $2 AND occurred_at < $3 \
+    GROUP BY team_id), \
+upward AS ( \
+    SELECT subject_member_id, COUNT(rating) AS n, AVG(CAST(rating AS {real})) AS average \
+    FROM feedback \
+    WHERE org_id = $1 AND kind = 'upward' AND rating IS NOT NULL \
+      AND created_at >= $2 AND created_at < $3 AND (anonymous = FALSE OR created_at < $4) \
+    GROUP BY subject_member_id) \
+SELECT t.id AS team_id, t.lead_member_id, \
+    COALESCE(e.n, 0) AS employee_n, COALESCE(e.promoters, 0) AS employee_promoters, \
+    COALESCE(e.detractors, 0) AS employee_detractors, \
+    COALESCE(u.n, 0) AS upward_n, u.average AS upward_avg, \
+    COALESCE(c.csat_n, 0) AS csat_n, COALESCE(c.csat_satisfied, 0) AS csat_satisfied, \
+    COALESCE(c.nps_n, 0) AS nps_n, COALESCE(c.nps_promoters, 0) AS nps_promoters, \
+    COALESCE(c.nps_detractors, 0) AS nps_detractors \
+FROM teams t \
+LEFT JOIN employee e ON e.team_id = t.id \
+LEFT JOIN client c ON c.team_id = t.id \
+LEFT JOIN upward u ON u.subject_member_id = t.lead_member_id \
+WHERE t.org_id = $1 \
+ORDER BY t.id";
+
+/// The mirror report's teams and the organization's anonymity threshold.
+#[derive(Debug, Clone)]
+pub struct MirrorReport {
+    /// One row per team.
+    pub teams: Vec<MirrorCounts>,
+    /// The organization's `anonymity_threshold`.
+    pub anonymity_threshold: i64,
+}
+
+impl Reports<'_> {
+    /// Counts the mirror for every team in the window `from` to `to` (open when `None`).
+    pub fn mirror(
+        &self,
+        org: OrgId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<MirrorReport> {
+        self.0.read(|conn| {
+            let threshold = organizations::find(conn, org)?.settings.anonymity_threshold;
+            let teams = diesel::sql_query(for_backend(conn, MIRROR))
+                .bind::<Text, _>(org.to_string())
+                .bind::<Timestamp, _>(to_db(clamp(from.unwrap_or(DateTime::<Utc>::MIN_UTC))))
+                .bind::<Timestamp, _>(to_db(clamp(to.unwrap_or(DateTime::<Utc>::MAX_UTC))))
+                .bind::<Timestamp, _>(to_db(crate::time::today()))
+                .load::<MirrorCounts>(conn)?;
+            Ok(MirrorReport {
+                teams,
+                anonymity_threshold: i64::from(threshold),
+            })
+        })
+    }
+}
+
+/// What the empowerment and goals reports group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByOwner {
+    /// The member.
+    Member,
+    /// The team.
+    Team,
+}
+
+/// One member or team of the empowerment report.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct EmpowermentCounts {
+    /// The member or team (empty for decisions of members in no team).
+    #[diesel(sql_type = Text)]
+    pub grp: String,
+    /// Decisions made (voided ones not counted).
+    #[diesel(sql_type = BigInt)]
+    pub decisions: i64,
+    /// Of them, approved on the spot under a grant.
+    #[diesel(sql_type = BigInt)]
+    pub on_the_spot: i64,
+    /// Of them, escalated.
+    #[diesel(sql_type = BigInt)]
+    pub escalated: i64,
+    /// Minor units approved on the spot.
+    #[diesel(sql_type = BigInt)]
+    pub spent_minor: i64,
+    /// The budgets of the grant periods those approvals were counted in.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub budget_minor: Option<i64>,
+    /// The median time to answer an escalation, in seconds (nearest rank).
+    #[diesel(sql_type = Nullable<Double>)]
+    pub response_p50_seconds: Option<f64>,
+    /// The 90th percentile.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub response_p90_seconds: Option<f64>,
+    /// Escalations answered late, or still open past their due time.
+    #[diesel(sql_type = BigInt)]
+    pub overdue: i64,
+    /// Client CSAT scores linked to decisions made on the spot.
+    #[diesel(sql_type = BigInt)]
+    pub spot_csat_n: i64,
+    /// Of them, 4–5.
+    #[diesel(sql_type = BigInt)]
+    pub spot_csat_satisfied: i64,
+    /// Client CSAT scores linked to escalated decisions.
+    #[diesel(sql_type = BigInt)]
+    pub escalated_csat_n: i64,
+    /// Of them, 4–5.
+    #[diesel(sql_type = BigInt)]
+    pub escalated_csat_satisfied: i64,
+}
+
+/// The empowerment report, one aggregate (sums of BIGINT cast back, since PostgreSQL widens them
+/// to NUMERIC): decisions in the window `$2` to `$3` (not voided),
+/// grouped by `{group}`, with the budgets of the grant periods they used, the escalations'
+/// response times (nearest-rank percentiles, so both databases agree), those overdue as of `$4`,
+/// and the client CSAT linked to each kind of decision.
+const EMPOWERMENT: &str = "\
+WITH d AS ( \
+    SELECT COALESCE({group}, '') AS grp, id, outcome, amount_minor, delegation_id, period_start, \
+        escalation_id \
+    FROM decisions \
+    WHERE org_id = $1 AND created_at >= $2 AND created_at < $3 AND voided_at IS NULL), \
+totals AS ( \
+    SELECT grp, COUNT(*) AS decisions, \
+        SUM(CASE WHEN outcome = 'approved' THEN 1 ELSE 0 END) AS on_the_spot, \
+        SUM(CASE WHEN escalation_id IS NOT NULL THEN 1 ELSE 0 END) AS escalated, \
+        CAST(SUM(CASE WHEN outcome = 'approved' THEN amount_minor ELSE 0 END) AS BIGINT) AS spent_minor \
+    FROM d GROUP BY grp), \
+budgets AS ( \
+    SELECT grp, CAST(SUM(budget_minor) AS BIGINT) AS budget_minor FROM ( \
+        SELECT DISTINCT d.grp, d.delegation_id, d.period_start, g.budget_minor \
+        FROM d JOIN delegations g ON g.org_id = $1 AND g.id = d.delegation_id \
+        WHERE d.outcome = 'approved') AS used \
+    GROUP BY grp), \
+answered AS ( \
+    SELECT d.grp, {response_seconds} AS seconds \
+    FROM d JOIN escalations e ON e.org_id = $1 AND e.id = d.escalation_id \
+    WHERE e.responded_at IS NOT NULL), \
+ranked AS ( \
+    SELECT grp, seconds, \
+        ROW_NUMBER() OVER (PARTITION BY grp ORDER BY seconds) AS rn, \
+        COUNT(*) OVER (PARTITION BY grp) AS cnt \
+    FROM answered), \
+percentiles AS ( \
+    SELECT grp, MIN(CASE WHEN rn * 100 >= 50 * cnt THEN seconds END) AS p50, \
+        MIN(CASE WHEN rn * 100 >= 90 * cnt THEN seconds END) AS p90 \
+    FROM ranked GROUP BY grp), \
+late AS ( \
+    SELECT d.grp, COUNT(*) AS n \
+    FROM d JOIN escalations e ON e.org_id = $1 AND e.id = d.escalation_id \
+    WHERE (e.responded_at IS NULL AND e.response_due_at < $4) OR e.responded_at > e.response_due_at \
+    GROUP BY d.grp), \
+csat AS ( \
+    SELECT d.grp, \
+        SUM(CASE WHEN d.escalation_id IS NULL THEN 1 ELSE 0 END) AS spot_n, \
+        SUM(CASE WHEN d.escalation_id IS NULL AND s.score >= 4 THEN 1 ELSE 0 END) AS spot_satisfied, \
+        SUM(CASE WHEN d.escalation_id IS NOT NULL THEN 1 ELSE 0 END) AS escalated_n, \
+        SUM(CASE WHEN d.escalation_id IS NOT NULL AND s.score >= 4 THEN 1 ELSE 0 END) AS escalated_satisfied \
+    FROM d JOIN satisfaction_scores s ON s.org_id = $1 AND s.decision_id = d.id \
+    WHERE s.audience = 'client' AND s.instrument = 'csat' \
+    GROUP BY d.grp) \
+SELECT t.grp, t.decisions, t.on_the_spot, t.escalated, t.spent_minor, b.budget_minor, \
+    p.p50 AS response_p50_seconds, p.p90 AS response_p90_seconds, COALESCE(l.n, 0) AS overdue, \
+    COALESCE(c.spot_n, 0) AS spot_csat_n, COALESCE(c.spot_satisfied, 0) AS spot_csat_satisfied, \
+    COALESCE(c.escalated_n, 0) AS escalated_csat_n, \
+    COALESCE(c.escalated_satisfied, 0) AS escalated_csat_satisfied \
+FROM totals t \
+LEFT JOIN budgets b ON b.grp = t.grp \
+LEFT JOIN percentiles p ON p.grp = t.grp \
+LEFT JOIN late l ON l.grp = t.grp \
+LEFT JOIN csat c ON c.grp = t.grp \
+ORDER BY t.grp";
+
+/// One member or team of the goals report.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct GoalCounts {
+    /// The member or team owning the goals.
+    #[diesel(sql_type = Text)]
+    pub grp: String,
+    /// Goals in all.
+    #[diesel(sql_type = BigInt)]
+    pub goals: i64,
+    /// Drafts.
+    #[diesel(sql_type = BigInt)]
+    pub draft: i64,
+    /// Active and not yet due.
+    #[diesel(sql_type = BigInt)]
+    pub active: i64,
+    /// Active past their due date.
+    #[diesel(sql_type = BigInt)]
+    pub missed: i64,
+    /// Achieved.
+    #[diesel(sql_type = BigInt)]
+    pub achieved: i64,
+    /// Cancelled.
+    #[diesel(sql_type = BigInt)]
+    pub cancelled: i64,
+    /// The average progress (0–1) of goals that are active, missed or achieved.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub average_progress: Option<f64>,
+    /// Member goals using one of their owner's strengths.
+    #[diesel(sql_type = BigInt)]
+    pub using_strengths: i64,
+    /// Of them, achieved.
+    #[diesel(sql_type = BigInt)]
+    pub using_achieved: i64,
+    /// Of them, missed.
+    #[diesel(sql_type = BigInt)]
+    pub using_missed: i64,
+    /// Member goals using none of their owner's strengths.
+    #[diesel(sql_type = BigInt)]
+    pub not_using_strengths: i64,
+    /// Of them, achieved.
+    #[diesel(sql_type = BigInt)]
+    pub not_using_achieved: i64,
+    /// Of them, missed.
+    #[diesel(sql_type = BigInt)]
+    pub not_using_missed: i64,
+}
+
+/// The goals report, one aggregate over goals due from `$2` to before `$3` (the organization's
+/// dates), grouped by `{group}`; missed is active past its due date on `$4` (today there).
+/// Progress is the share of the way from baseline to target the current value has come,
+/// clamped to 0–1, as the API reads it; a member goal uses its owner's strengths when one of its
+/// strengths is one of theirs, ignoring case and surrounding spaces.
+const GOALS: &str = "\
+WITH g AS ( \
+    SELECT {group} AS grp, g.status, g.due_date, \
+        CASE WHEN g.status = 'active' AND g.due_date < $4 THEN 'missed' ELSE g.status END AS state, \
+        CASE WHEN g.metric_direction = 'increase' \
+            THEN (COALESCE(g.current_value, g.metric_baseline) - g.metric_baseline) / NULLIF(g.metric_target - g.metric_baseline, 0) \
+            ELSE (g.metric_baseline - COALESCE(g.current_value, g.metric_baseline)) / NULLIF(g.metric_baseline - g.metric_target, 0) \
+        END AS raw_progress, \
+        CASE WHEN g.owner_member_id IS NULL THEN NULL \
+            WHEN EXISTS (SELECT 1 FROM {goal_strengths} JOIN {member_strengths} \
+                         ON lower(trim(a.v)) = lower(trim(b.v))) THEN 1 ELSE 0 END AS uses \
+    FROM goals g LEFT JOIN members m ON m.org_id = g.org_id AND m.id = g.owner_member_id \
+    WHERE g.org_id = $1 AND g.due_date >= $2 AND g.due_date < $3 AND {group} IS NOT NULL) \
+SELECT grp, COUNT(*) AS goals, \
+    SUM(CASE WHEN state = 'draft' THEN 1 ELSE 0 END) AS draft, \
+    SUM(CASE WHEN state = 'active' THEN 1 ELSE 0 END) AS active, \
+    SUM(CASE WHEN state = 'missed' THEN 1 ELSE 0 END) AS missed, \
+    SUM(CASE WHEN state = 'achieved' THEN 1 ELSE 0 END) AS achieved, \
+    SUM(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
+    AVG(CASE WHEN state IN ('active', 'missed', 'achieved') THEN \
+        CASE WHEN state = 'achieved' OR raw_progress > 1 THEN 1.0 WHEN raw_progress < 0 THEN 0.0 \
+             ELSE CAST(raw_progress AS {real}) END END) AS average_progress, \
+    SUM(CASE WHEN uses = 1 THEN 1 ELSE 0 END) AS using_strengths, \
+    SUM(CASE WHEN uses = 1 AND state = 'achieved' THEN 1 ELSE 0 END) AS using_achieved, \
+    SUM(CASE WHEN uses = 1 AND state = 'missed' THEN 1 ELSE 0 END) AS using_missed, \
+    SUM(CASE WHEN uses = 0 THEN 1 ELSE 0 END) AS not_using_strengths, \
+    SUM(CASE WHEN uses = 0 AND state = 'achieved' THEN 1 ELSE 0 END) AS not_using_achieved, \
+    SUM(CASE WHEN uses = 0 AND state = 'missed' THEN 1 ELSE 0 END) AS not_using_missed \
+FROM g GROUP BY grp ORDER BY grp";
+
+impl Reports<'_> {
+    /// Counts decisions, escalations and the scores that followed them per member or team, in
+    /// the window `from` to `to` (open when `None`).
+    pub fn empowerment(
+        &self,
+        org: OrgId,
+        by: ByOwner,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<EmpowermentCounts>> {
+        self.0.read(|conn| {
+            let group = match by {
+                ByOwner::Member => "member_id",
+                ByOwner::Team => "team_id",
+            };
+            let seconds = match conn {
+                DbConn::Pg(_) => {
+                    "CAST(EXTRACT(EPOCH FROM (e.responded_at - e.created_at)) AS DOUBLE PRECISION)"
+                }
+                DbConn::Sqlite(_) => {
+                    "(julianday(e.responded_at) - julianday(e.created_at)) * 86400.0"
+                }
+            };
+            let sql = for_backend(conn, EMPOWERMENT)
+                .replace("{group}", group)
+                .replace("{response_seconds}", seconds);
+            Ok(diesel::sql_query(sql)
+                .bind::<Text, _>(org.to_string())
+                .bind::<Timestamp, _>(to_db(clamp(from.unwrap_or(DateTime::<Utc>::MIN_UTC))))
+                .bind::<Timestamp, _>(to_db(clamp(to.unwrap_or(DateTime::<Utc>::MAX_UTC))))
+                .bind::<Timestamp, _>(to_db(crate::time::now()))
+                .load::<EmpowermentCounts>(conn)?)
+        })
+    }
+
+    /// Counts goals by state, progress and use of strengths per member or team, for goals due
+    /// in the window `from` to `to` (the organization's dates; open when `None`).
+    pub fn goals(
+        &self,
+        org: OrgId,
+        by: ByOwner,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<GoalCounts>> {
+        self.0.read(|conn| {
+            let zone = organizations::find(conn, org)?.timezone;
+            let group = match by {
+                ByOwner::Member => "g.owner_member_id",
+                ByOwner::Team => "g.owner_team_id",
+            };
+            let (goal_strengths, member_strengths) = match conn {
+                DbConn::Pg(_) => (
+                    "jsonb_array_elements_text(CAST(g.strengths AS jsonb)) AS a(v)",
+                    "jsonb_array_elements_text(CAST(m.strengths AS jsonb)) AS b(v)",
+                ),
+                DbConn::Sqlite(_) => (
+                    "(SELECT value AS v FROM json_each(g.strengths)) AS a",
+                    "(SELECT value AS v FROM json_each(m.strengths)) AS b",
+                ),
+            };
+            let sql = for_backend(conn, GOALS)
+                .replace("{group}", group)
+                .replace("{goal_strengths}", goal_strengths)
+                .replace("{member_strengths}", member_strengths);
+            let first = chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
+            let last = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+            Ok(diesel::sql_query(sql)
+                .bind::<Text, _>(org.to_string())
+                .bind::<diesel::sql_types::Date, _>(from.map_or(first, |f| zone.date_at(f)))
+                .bind::<diesel::sql_types::Date, _>(to.map_or(last, |t| zone.date_at(t)))
+                .bind::<diesel::sql_types::Date, _>(zone.date_at(crate::time::now()))
+                .load::<GoalCounts>(conn)?)
+        })
+    }
+}

@@ -584,10 +584,20 @@ pub async fn list_scores(
 pub async fn get_score(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    // `/satisfaction-scores/batch` takes POST only; its path would otherwise read as an id here.
+    if id.as_str() == "batch" {
+        return Err(ApiError::MethodNotAllowed {
+            method: actix_web::http::Method::GET,
+            allowed: vec![actix_web::http::Method::POST],
+        });
+    }
     let org = caller.principal.authorize(Permission::ReadScores)?;
-    let id = ScoreId::from_uuid(id.into_inner());
+    let id = id
+        .parse::<Uuid>()
+        .map(ScoreId::from_uuid)
+        .map_err(|_| ApiError::not_found("no such resource: the id is not a UUID"))?;
     let acting = Acting::of(&caller);
     let score = read(&state, &caller, move |db| {
         let reach = acting.map(|a| a.read(db, org)).transpose()?;
