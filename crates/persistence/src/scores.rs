@@ -5,6 +5,8 @@
 //! other writer and then yields to it). Employee scores are written through an untraced change
 //! and name no one; they are read only in aggregate (reports), never one by one.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -12,15 +14,13 @@ use circulo_domain::feedback::Touchpoint;
 use circulo_domain::page::{Page, PageRequest};
 use circulo_domain::reach::Reach;
 use circulo_domain::score::{Audience, IcareScores, Instrument, Recorder, Score, ScoreFields};
-use circulo_domain::{DecisionId, DomainError, MemberId, OrgId, ScoreId, TeamId};
+use circulo_domain::{DomainError, MemberId, OrgId, ScoreId, TeamId};
 
 use crate::conn::DbConn;
 use crate::error::{StoreError, StoreResult, corrupt};
-use crate::members::member_exists;
 use crate::organizations;
 use crate::rows::{after_id, id_page, parse_id, parse_opt_id, store_handles};
-use crate::schema::{decisions as dc, members as m, satisfaction_scores as s};
-use crate::teams::team_exists;
+use crate::schema::{decisions as dc, members as m, satisfaction_scores as s, teams as t};
 use crate::time::{from_db, to_db};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -263,17 +263,22 @@ impl ScoreWrites<'_, '_> {
         fields: ScoreFields,
         by: &ScoreRecorder,
     ) -> StoreResult<Recorded> {
-        let tx = self.0;
-        let thresholds = organizations::find(tx.conn(), org)?
-            .settings
-            .low_score_thresholds;
-        record_one(tx, org, fields, by, &thresholds)
+        match self.record_batch(org, vec![Ok(fields)], by)?.pop() {
+            Some(Ok(recorded)) => Ok(recorded),
+            Some(Err(refused)) => Err(StoreError::Rule(refused)),
+            None => Err(StoreError::Corrupt(
+                "a batch of one answered nothing".into(),
+            )),
+        }
     }
 
     /// Records a batch in this one transaction, each item on its own: an item refused (its
     /// fields, or a reference this organization does not have) is reported and changes nothing,
     /// the others are recorded. A repeat, of an earlier record or of an earlier item of the
-    /// batch, is a duplicate.
+    /// batch, is a duplicate. A fixed number of statements whatever the batch's size: one read
+    /// per kind of reference, one for earlier records, then one insert each for the scores,
+    /// their audit entries and their events. Every read comes before any write, so a refused
+    /// item leaves the transaction usable (a failed statement would end it on PostgreSQL).
     pub fn record_batch(
         self,
         org: OrgId,
@@ -284,103 +289,292 @@ impl ScoreWrites<'_, '_> {
         let thresholds = organizations::find(tx.conn(), org)?
             .settings
             .low_score_thresholds;
-        let mut outcomes = Vec::with_capacity(items.len());
-        for item in items {
-            outcomes.push(match item {
-                Err(refused) => Err(refused),
-                Ok(fields) => match record_one(tx, org, fields, by, &thresholds) {
-                    Ok(recorded) => Ok(recorded),
+        let mut items: Vec<Result<ScoreFields, DomainError>> = items
+            .into_iter()
+            .map(|item| {
+                let fields = item?;
+                match check_may_record(by, &fields) {
+                    Ok(()) => Ok(fields),
                     Err(StoreError::Rule(refused)) => Err(refused),
-                    Err(other) => return Err(other),
+                    Err(_) => Err(DomainError::Forbidden("this score may not be recorded")),
+                }
+            })
+            .collect();
+        resolve_references(tx.conn(), org, &mut items)?;
+
+        // Earlier records of the batch's (source, external_id), and repeats within it.
+        let earlier = earlier_records(tx.conn(), org, &items)?;
+        let mut first_in_batch: HashMap<(String, String), usize> = HashMap::new();
+        let mut outcomes: Vec<Option<Result<Recorded, DomainError>>> =
+            Vec::with_capacity(items.len());
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut fresh: Vec<(usize, Score)> = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            let fields = match item {
+                Ok(fields) => fields,
+                Err(refused) => {
+                    outcomes.push(Some(Err(refused)));
+                    continue;
+                }
+            };
+            if let Some(key) = natural_key(&fields) {
+                if let Some(first) = earlier.get(&key) {
+                    outcomes.push(Some(Ok(Recorded::Duplicate(first.clone()))));
+                    continue;
+                }
+                if let Some(&first) = first_in_batch.get(&key) {
+                    repeats.push((index, first));
+                    outcomes.push(None);
+                    continue;
+                }
+                first_in_batch.insert(key, index);
+            }
+            let recorded_by = match (fields.audience, by) {
+                (Audience::Employee, _) => None,
+                (_, ScoreRecorder::Anyone(r) | ScoreRecorder::Member { recorder: r, .. }) => {
+                    Some(r.clone())
+                }
+            };
+            fresh.push((
+                index,
+                Score {
+                    id: ScoreId::from_uuid(tx.new_uuid()),
+                    fields,
+                    recorded_by,
+                    created_at: tx.now(),
                 },
-            });
+            ));
+            outcomes.push(None);
         }
-        Ok(outcomes)
+
+        let inserted = insert_scores(tx.conn(), org, &fresh)?;
+        let mut created = Vec::with_capacity(fresh.len());
+        for (index, score) in fresh {
+            if inserted.contains(&score.id.to_string()) {
+                created.push((index, score));
+            } else {
+                // Another request recorded the same (source, external_id) and committed meanwhile.
+                let first = find_repeat(tx.conn(), org, &score.fields)?.ok_or_else(|| {
+                    StoreError::Conflict("the score was recorded meanwhile; retry".into())
+                })?;
+                outcomes[index] = Some(Ok(Recorded::Duplicate(first)));
+            }
+        }
+        announce(tx, org, &created, &thresholds)?;
+        for (index, score) in created {
+            outcomes[index] = Some(Ok(Recorded::Created(score)));
+        }
+        for (index, first) in repeats {
+            let duplicate = match &outcomes[first] {
+                Some(Ok(recorded)) => Ok(Recorded::Duplicate(recorded.score().clone())),
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "a repeat of an item not recorded".into(),
+                    ));
+                }
+            };
+            outcomes[index] = Some(duplicate);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.ok_or_else(|| StoreError::Corrupt("a batch item left unanswered".into())))
+            .collect()
     }
 }
 
-fn record_one(
+/// Writes the audit entries of the scores just created and their events (`score.recorded`, and
+/// `score.detractor` for the low ones), one statement each.
+fn announce(
     tx: &mut crate::tx::WriteTx<'_>,
     org: OrgId,
-    mut fields: ScoreFields,
-    by: &ScoreRecorder,
+    created: &[(usize, Score)],
     thresholds: &circulo_domain::organization::LowScoreThresholds,
-) -> StoreResult<Recorded> {
-    check_may_record(by, &fields)?;
-    // Every check reads before anything is written, so a refused item leaves the transaction
-    // as it was (on PostgreSQL a failed statement would end it for the whole batch).
-    if let Some(member) = fields.member_id {
-        let team = member_team(tx.conn(), org, member)?;
-        if fields.team_id.is_none() {
-            fields.team_id = team;
+) -> StoreResult<()> {
+    let notices: Vec<(String, ScoreNotice<'_>)> = created
+        .iter()
+        .map(|(_, score)| (score.id.to_string(), ScoreNotice::of(score)))
+        .collect();
+    tx.record_all(org, "score.recorded", "satisfaction_score", &notices)?;
+    let mut events: Vec<(&str, &ScoreNotice<'_>)> = Vec::with_capacity(notices.len() * 2);
+    for ((_, score), (_, notice)) in created.iter().zip(&notices) {
+        events.push(("score.recorded", notice));
+        if score
+            .fields
+            .instrument
+            .is_detractor(score.fields.score, thresholds)
+        {
+            events.push(("score.detractor", notice));
         }
     }
-    if let Some(team) = fields.team_id
-        && !team_exists(tx.conn(), org, team)?
-    {
-        return Err(invalid(
-            "team_id",
-            "no team with this id in the organization",
-        ));
-    }
-    if let Some(decision) = fields.decision_id
-        && !decision_exists(tx.conn(), org, decision)?
-    {
-        return Err(invalid(
-            "decision_id",
-            "no decision with this id in the organization",
-        ));
-    }
-    if let Some(first) = find_repeat(tx.conn(), org, &fields)? {
-        return Ok(Recorded::Duplicate(first));
-    }
-    let recorded_by = match (fields.audience, by) {
-        (Audience::Employee, _) => None,
-        (_, ScoreRecorder::Anyone(r) | ScoreRecorder::Member { recorder: r, .. }) => {
-            Some(r.clone())
+    tx.emit_all(org, &events)
+}
+
+/// `(source, external_id)`, when the score has an external id.
+fn natural_key(fields: &ScoreFields) -> Option<(String, String)> {
+    fields
+        .external_id
+        .as_ref()
+        .map(|id| (fields.source.clone(), id.clone()))
+}
+
+/// The distinct ids `pick` finds among the valid items.
+fn distinct(
+    items: &[Result<ScoreFields, DomainError>],
+    pick: impl Fn(&ScoreFields) -> Option<String>,
+) -> Vec<String> {
+    let mut ids: Vec<String> = items.iter().flatten().filter_map(pick).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Checks every item's member, team and decision with one read per kind, filling in a member's
+/// team where none was named; an item naming one this organization does not have is refused.
+fn resolve_references(
+    conn: &mut DbConn,
+    org: OrgId,
+    items: &mut [Result<ScoreFields, DomainError>],
+) -> StoreResult<()> {
+    let members = distinct(items, |f| f.member_id.map(|id| id.to_string()));
+    let member_teams: HashMap<String, Option<String>> = if members.is_empty() {
+        HashMap::new()
+    } else {
+        m::table
+            .filter(m::org_id.eq(org.to_string()))
+            .filter(m::id.eq_any(members))
+            .select((m::id, m::team_id))
+            .load::<(String, Option<String>)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    for item in items.iter_mut() {
+        let Ok(fields) = item else { continue };
+        let Some(member) = fields.member_id else {
+            continue;
+        };
+        match member_teams.get(&member.to_string()) {
+            None => {
+                *item = Err(DomainError::invalid(
+                    "member_id",
+                    "no member with this id in the organization",
+                ));
+            }
+            Some(team) if fields.team_id.is_none() => {
+                fields.team_id = parse_opt_id("team id", team.as_deref())?;
+            }
+            Some(_) => {}
         }
+    }
+    let teams = distinct(items, |f| f.team_id.map(|id| id.to_string()));
+    let known_teams: HashSet<String> = if teams.is_empty() {
+        HashSet::new()
+    } else {
+        t::table
+            .filter(t::org_id.eq(org.to_string()))
+            .filter(t::id.eq_any(teams))
+            .select(t::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect()
     };
-    let score = Score {
-        id: ScoreId::from_uuid(tx.new_uuid()),
-        fields,
-        recorded_by,
-        created_at: tx.now(),
+    let decisions = distinct(items, |f| f.decision_id.map(|id| id.to_string()));
+    let known_decisions: HashSet<String> = if decisions.is_empty() {
+        HashSet::new()
+    } else {
+        dc::table
+            .filter(dc::org_id.eq(org.to_string()))
+            .filter(dc::id.eq_any(decisions))
+            .select(dc::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect()
     };
-    let row = ScoreRow::from_domain(org, &score);
-    let inserted = {
+    for item in items.iter_mut() {
+        let Ok(fields) = item else { continue };
+        if fields
+            .team_id
+            .is_some_and(|team| !known_teams.contains(&team.to_string()))
+        {
+            *item = Err(DomainError::invalid(
+                "team_id",
+                "no team with this id in the organization",
+            ));
+        } else if fields
+            .decision_id
+            .is_some_and(|decision| !known_decisions.contains(&decision.to_string()))
+        {
+            *item = Err(DomainError::invalid(
+                "decision_id",
+                "no decision with this id in the organization",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first records of the items' `(source, external_id)`, in one read.
+fn earlier_records(
+    conn: &mut DbConn,
+    org: OrgId,
+    items: &[Result<ScoreFields, DomainError>],
+) -> StoreResult<HashMap<(String, String), Score>> {
+    let external_ids = distinct(items, |f| f.external_id.clone());
+    if external_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut found = HashMap::new();
+    for row in s::table
+        .filter(s::org_id.eq(org.to_string()))
+        .filter(s::external_id.eq_any(external_ids))
+        .select(ScoreRow::as_select())
+        .load(conn)?
+    {
+        let score = row.into_domain()?;
+        if let Some(key) = natural_key(&score.fields) {
+            found.insert(key, score);
+        }
+    }
+    Ok(found)
+}
+
+/// Inserts the scores in one statement, yielding to any row of the same `(source,
+/// external_id)` committed meanwhile; returns the ids actually inserted.
+fn insert_scores(
+    conn: &mut DbConn,
+    org: OrgId,
+    scores: &[(usize, Score)],
+) -> StoreResult<HashSet<String>> {
+    if scores.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<ScoreRow> = scores
+        .iter()
+        .map(|(_, score)| ScoreRow::from_domain(org, score))
+        .collect();
+    // diesel's MultiConnection backend has no ON CONFLICT: run it on the connection below.
+    // One row keeps the single-row INSERT, which diesel prepares once per connection.
+    let ids: Vec<String> = if let [row] = rows.as_slice() {
         let insert = diesel::insert_into(s::table)
-            .values(&row)
+            .values(row)
             .on_conflict((s::org_id, s::source, s::external_id))
-            .do_nothing();
-        // diesel's MultiConnection backend has no ON CONFLICT: run it on the connection below.
-        match tx.conn() {
-            DbConn::Pg(conn) => insert.execute(conn)?,
-            DbConn::Sqlite(conn) => insert.execute(conn)?,
+            .do_nothing()
+            .returning(s::id);
+        match conn {
+            DbConn::Pg(conn) => insert.get_results(conn)?,
+            DbConn::Sqlite(conn) => insert.get_results(conn)?,
+        }
+    } else {
+        let insert = diesel::insert_into(s::table)
+            .values(&rows)
+            .on_conflict((s::org_id, s::source, s::external_id))
+            .do_nothing()
+            .returning(s::id);
+        match conn {
+            DbConn::Pg(conn) => insert.get_results(conn)?,
+            DbConn::Sqlite(conn) => insert.get_results(conn)?,
         }
     };
-    if inserted == 0 {
-        // Another request recorded the same (source, external_id) and committed meanwhile.
-        return find_repeat(tx.conn(), org, &score.fields)?
-            .map(Recorded::Duplicate)
-            .ok_or_else(|| StoreError::Conflict("the score was recorded meanwhile; retry".into()));
-    }
-    let notice = ScoreNotice::of(&score);
-    tx.record(
-        org,
-        "score.recorded",
-        "satisfaction_score",
-        &score.id.to_string(),
-        &notice,
-    )?;
-    tx.emit(org, "score.recorded", &notice)?;
-    if score
-        .fields
-        .instrument
-        .is_detractor(score.fields.score, thresholds)
-    {
-        tx.emit(org, "score.detractor", &notice)?;
-    }
-    Ok(Recorded::Created(score))
+    Ok(ids.into_iter().collect())
 }
 
 /// What the audit log and events carry of a score: all of a client score; of an employee score
@@ -458,33 +652,6 @@ fn check_may_record(by: &ScoreRecorder, fields: &ScoreFields) -> StoreResult<()>
             Ok(())
         }
     }
-}
-
-/// The team member `member` of `org` is in now; refused when there is no such member.
-fn member_team(conn: &mut DbConn, org: OrgId, member: MemberId) -> StoreResult<Option<TeamId>> {
-    let team: Option<Option<String>> = m::table
-        .filter(m::org_id.eq(org.to_string()))
-        .filter(m::id.eq(member.to_string()))
-        .select(m::team_id)
-        .first(conn)
-        .optional()?;
-    match team {
-        None if !member_exists(conn, org, member)? => Err(invalid(
-            "member_id",
-            "no member with this id in the organization",
-        )),
-        team => parse_opt_id("team id", team.flatten().as_deref()),
-    }
-}
-
-fn decision_exists(conn: &mut DbConn, org: OrgId, id: DecisionId) -> StoreResult<bool> {
-    let found: Option<String> = dc::table
-        .filter(dc::org_id.eq(org.to_string()))
-        .filter(dc::id.eq(id.to_string()))
-        .select(dc::id)
-        .first(conn)
-        .optional()?;
-    Ok(found.is_some())
 }
 
 /// The first record of `fields`' `(source, external_id)`, when it has an external id.

@@ -127,30 +127,63 @@ impl<'a> WriteTx<'a> {
         entity_id: &str,
         state: &impl Serialize,
     ) -> StoreResult<()> {
-        let changes = snapshot(state)?;
-        // An entry joins the audit feed when the feed is next read (`feed::place`); an untraced
-        // one only after its day, so its place says nothing about its hour.
-        let (id, feed_after) = if self.ctx.traced {
-            (uuid::Uuid::now_v7(), self.ctx.recorded_at())
+        self.record_all(org, action, entity_type, &[(entity_id.to_owned(), state)])
+    }
+
+    /// Records `action` for each entity (id and resulting state) in one statement: what a
+    /// batch writes, as [`Self::record`] writes one.
+    pub(crate) fn record_all<S: Serialize>(
+        &mut self,
+        org: OrgId,
+        action: &str,
+        entity_type: &str,
+        entities: &[(String, S)],
+    ) -> StoreResult<()> {
+        if entities.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(entities.len());
+        for (entity_id, state) in entities {
+            let changes = snapshot(state)?;
+            // An entry joins the audit feed when the feed is next read (`feed::place`); an
+            // untraced one only after its day, so its place says nothing about its hour.
+            let (id, feed_after) = if self.ctx.traced {
+                (uuid::Uuid::now_v7(), self.ctx.recorded_at())
+            } else {
+                (date_id(), today() + chrono::TimeDelta::days(1))
+            };
+            rows.push((id, feed_after, entity_id, changes));
+        }
+        let occurred_at = to_db(self.ctx.recorded_at());
+        let rows: Vec<NewAuditRow<'_>> = rows
+            .iter()
+            .map(|(id, feed_after, entity_id, changes)| NewAuditRow {
+                org_id: org.to_string(),
+                id: id.to_string(),
+                occurred_at,
+                actor_role: &self.ctx.actor.role,
+                actor_subject: self.ctx.actor.subject.as_deref(),
+                action,
+                entity_type,
+                entity_id: entity_id.as_str(),
+                request_id: self.ctx.request_id.as_deref(),
+                changes: Some(changes.as_str()),
+                feed_after: to_db(*feed_after),
+            })
+            .collect();
+        // One row keeps the single-row INSERT diesel prepares; more go in one statement.
+        if let [row] = rows.as_slice() {
+            diesel::insert_into(audit_events::table)
+                .values(row)
+                .execute(self.conn)?;
         } else {
-            (date_id(), today() + chrono::TimeDelta::days(1))
-        };
-        let row = NewAuditRow {
-            org_id: org.to_string(),
-            id: id.to_string(),
-            occurred_at: to_db(self.ctx.recorded_at()),
-            actor_role: &self.ctx.actor.role,
-            actor_subject: self.ctx.actor.subject.as_deref(),
-            action,
-            entity_type,
-            entity_id,
-            request_id: self.ctx.request_id.as_deref(),
-            changes: Some(&changes),
-            feed_after: to_db(feed_after),
-        };
-        diesel::insert_into(audit_events::table)
-            .values(&row)
-            .execute(self.conn)?;
+            // diesel's MultiConnection backend has no multi-row INSERT: run it underneath.
+            let insert = diesel::insert_into(audit_events::table).values(&rows);
+            match &mut *self.conn {
+                DbConn::Pg(conn) => insert.execute(conn)?,
+                DbConn::Sqlite(conn) => insert.execute(conn)?,
+            };
+        }
         Ok(())
     }
 }
@@ -186,27 +219,53 @@ impl WriteTx<'_> {
         event_type: &str,
         data: &impl Serialize,
     ) -> StoreResult<()> {
-        let (id, deliver_after) = if self.ctx.traced {
-            (uuid::Uuid::now_v7(), self.ctx.recorded_at())
-        } else {
-            (date_id(), today() + chrono::TimeDelta::days(1))
-        };
+        self.emit_all(org, &[(event_type, data)])
+    }
+
+    /// Writes each event (type and data) to the outbox in one statement, as [`Self::emit`]
+    /// writes one.
+    pub(crate) fn emit_all<S: Serialize>(
+        &mut self,
+        org: OrgId,
+        events: &[(&str, S)],
+    ) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let created_at = self.ctx.recorded_at();
-        let payload = snapshot(&Envelope {
-            event_type,
-            timestamp: created_at,
-            data,
-        })?;
-        diesel::insert_into(outbox_events::table)
-            .values(NewOutboxRow {
+        let mut rows = Vec::with_capacity(events.len());
+        for (event_type, data) in events {
+            let (id, deliver_after) = if self.ctx.traced {
+                (uuid::Uuid::now_v7(), self.ctx.recorded_at())
+            } else {
+                (date_id(), today() + chrono::TimeDelta::days(1))
+            };
+            let payload = snapshot(&Envelope {
+                event_type,
+                timestamp: created_at,
+                data,
+            })?;
+            rows.push(NewOutboxRow {
                 org_id: org.to_string(),
                 id: id.to_string(),
                 event_type,
                 payload,
                 created_at: to_db(created_at),
                 deliver_after: to_db(deliver_after),
-            })
-            .execute(self.conn)?;
+            });
+        }
+        if let [row] = rows.as_slice() {
+            diesel::insert_into(outbox_events::table)
+                .values(row)
+                .execute(self.conn)?;
+        } else {
+            // diesel's MultiConnection backend has no multi-row INSERT: run it underneath.
+            let insert = diesel::insert_into(outbox_events::table).values(&rows);
+            match &mut *self.conn {
+                DbConn::Pg(conn) => insert.execute(conn)?,
+                DbConn::Sqlite(conn) => insert.execute(conn)?,
+            };
+        }
         Ok(())
     }
 }

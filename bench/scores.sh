@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Satisfaction scores at volume, on PostgreSQL, against the database's own speed in the same run:
+#   1. ingestion: SCORES scores (default 100,000; the issue's figure is 1,000,000) through
+#      POST /v1/satisfaction-scores/batch in batches of 1,000, beside COPY of as many rows;
+#   2. single POST /v1/satisfaction-scores through wrk at 16 connections, beside pgbench running
+#      the transaction the API writes (the score, its audit entry and its outbox event);
+#   3. each report over the loaded year, through the API, beside the very statement the server
+#      sent (read back from PostgreSQL's log, with its parameters) run again through psql.
+#
+#   bash bench/scores.sh
+#   SCORES=1000000 bash bench/scores.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCORES=${SCORES:-100000}
+SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-10}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+cargo build --quiet --release --locked -p circulo-api --bin circulo
+bin=$PWD/target/release/circulo
+work=$(mktemp -d)
+db="circulo_scores_$$"
+url="${PG_ADMIN_URL%/*}/$db"
+server=""
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+export CIRCULO_JWT_SECRET RUST_LOG=warn CIRCULO_DATABASE_URL=$url
+CIRCULO_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
+psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db" >/dev/null
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+org=$("$bin" org create --name Bench --currency EUR --timezone Europe/Madrid | json id)
+owner=$("$bin" token --org "$org" --role owner --ttl-seconds 36000)
+crm=$("$bin" token --org "$org" --role integration --sub crm --scope "scores:write reports:read" --ttl-seconds 36000)
+
+# Ten teams of ten members.
+: >"$work/members"
+for t in $(seq 1 10); do
+    team=$(curl -fsS -X POST "$base/v1/teams" -H "Authorization: Bearer $owner" -H 'Content-Type: application/json' \
+        -d "{\"name\": \"Shop $t\"}" | json id)
+    for m in $(seq 1 10); do
+        member=$(curl -fsS -X POST "$base/v1/members" -H "Authorization: Bearer $owner" -H 'Content-Type: application/json' \
+            -d "{\"display_name\": \"Staff $t-$m\", \"role\": \"staff\", \"team_id\": \"$team\"}" | json id)
+        echo "$team $member" >>"$work/members"
+    done
+done
+
+# The year's scores: batches for the API, and as many other rows as CSV for COPY.
+python3 - "$work" "$SCORES" "$org" <<'PY'
+import json, os, random, sys, uuid, datetime
+work, n, org = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+members = [line.split() for line in open(os.path.join(work, "members"))]
+random.seed(7)
+start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+instruments = [("csat", 1, 5), ("nps", 0, 10), ("ces", 1, 7)]
+touchpoints = ["pos", "phone", "email", "visit", "web", "other"]
+def item(i):
+    team, member = random.choice(members)
+    name, low, high = random.choice(instruments)
+    at = start + datetime.timedelta(seconds=random.randrange(334 * 86400))
+    return team, member, name, random.randint(low, high), random.choice(touchpoints), at
+os.makedirs(os.path.join(work, "batches"))
+for b in range(0, n, 1000):
+    items = []
+    for i in range(b, min(b + 1000, n)):
+        team, member, name, score, touchpoint, at = item(i)
+        items.append({"audience": "client", "instrument": name, "score": score, "member_id": member,
+                      "team_id": team, "touchpoint": touchpoint, "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      "source": "crm", "external_id": f"api-{i}"})
+    with open(os.path.join(work, "batches", f"{b // 1000:05d}.json"), "w") as f:
+        json.dump({"items": items}, f)
+with open(os.path.join(work, "copy.csv"), "w") as f:
+    for i in range(n):
+        team, member, name, score, touchpoint, at = item(i)
+        f.write(f"{org},{uuid.uuid4()},client,{name},{score},{member},{team},{touchpoint},"
+                f"{at.strftime('%Y-%m-%d %H:%M:%S')},copy,copy-{i},integration,crm,{at.strftime('%Y-%m-%d %H:%M:%S')}\n")
+PY
+
+# 1. Ingestion: the batches one after another (one CRM connection), then COPY.
+started=$(date +%s.%N)
+for batch in "$work"/batches/*.json; do
+    curl -fsS -o "$work/batch.out" -X POST "$base/v1/satisfaction-scores/batch" -H "Authorization: Bearer $crm" \
+        -H 'Content-Type: application/json' --data-binary "@$batch"
+    grep -q '"invalid"' "$work/batch.out" && { echo "an item was refused:" >&2; head -c 600 "$work/batch.out" >&2; exit 1; }
+done
+api_seconds=$(python3 -c "import time; print(time.time() - $started)")
+copy_seconds=$( { /usr/bin/time -f %e psql "$url" -qc "\\copy satisfaction_scores (org_id, id, audience, instrument, score, member_id, team_id, touchpoint, occurred_at, source, external_id, recorded_by_role, recorded_by_subject, created_at) FROM '$work/copy.csv' CSV" ; } 2>&1 >/dev/null | tail -1)
+python3 - "$SCORES" "$api_seconds" "$copy_seconds" <<'PY'
+import sys
+n, api, copy = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+print(f"ingestion: {n} scores, batch API {n / api:,.0f}/s ({api:.1f} s), COPY {n / copy:,.0f}/s ({copy:.1f} s), ratio {copy / api:.2f}")
+PY
+stored=$(psql "$url" -Atc "SELECT count(*) FROM satisfaction_scores")
+[ "$stored" -eq $((2 * SCORES)) ] || { echo "expected $((2 * SCORES)) rows, found $stored" >&2; exit 1; }
+psql "$url" -qc "ANALYZE" >/dev/null
+
+# 2. Single POST at 16 connections, beside pgbench writing the same three rows.
+member=$(head -1 "$work/members" | cut -d' ' -f2)
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+local id = tostring(math.random(1, 1000000000))
+request = function()
+    n = n + 1
+    local body = '{"audience": "client", "instrument": "csat", "score": 4, "member_id": "$member", "touchpoint": "pos", "occurred_at": "2026-11-30T10:00:00Z", "source": "wrk-' .. id .. '", "external_id": "' .. n .. '"}'
+    return wrk.format(nil, nil, nil, body)
+end
+LUA
+cat >"$work/post.sql" <<SQL
+BEGIN;
+INSERT INTO satisfaction_scores (org_id, id, audience, instrument, score, member_id, team_id, client_ref, touchpoint,
+    occurred_at, source, external_id, comment, icare_ideal, icare_culture, icare_attention, icare_response, icare_empathy,
+    decision_id, recorded_by_role, recorded_by_subject, created_at)
+    VALUES (:org, gen_random_uuid()::text, 'client', 'csat', 4, '$member', NULL, NULL, 'pos', now(), 'pgbench',
+            gen_random_uuid()::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'integration', 'crm', now());
+INSERT INTO audit_events (org_id, id, occurred_at, actor_role, actor_subject, action, entity_type, entity_id, request_id, changes, feed_after)
+    VALUES (:org, gen_random_uuid()::text, now(), 'integration', 'crm', 'score.recorded', 'satisfaction_score', 'x', 'r',
+            '{"audience": "client", "instrument": "csat", "score": 4, "touchpoint": "pos", "source": "pgbench"}', now());
+INSERT INTO outbox_events (org_id, id, event_type, payload, created_at, deliver_after)
+    VALUES (:org, gen_random_uuid()::text, 'score.recorded', '{"type": "score.recorded", "data": {"score": 4}}', now(), now());
+COMMIT;
+SQL
+tps=$(pgbench -n -M prepared -c 16 -j 2 -T "$SECONDS_PER_ROUND" -D org="'$org'" -f "$work/post.sql" "$url" 2>/dev/null \
+    | awk '/^tps/ { printf "%.0f", $3 }')
+wrk -t 2 -c 16 -d "${SECONDS_PER_ROUND}s" --latency -s "$work/post.lua" -H "Authorization: Bearer $crm" \
+    "$base/v1/satisfaction-scores" >"$work/wrk.out"
+if grep -q "Non-2xx" "$work/wrk.out"; then cat "$work/wrk.out" >&2; exit 1; fi
+rps=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$work/wrk.out")
+p99=$(awk '$1 == "99%" { print $2 }' "$work/wrk.out")
+echo "single POST at 16 connections: API $rps/s (p99 $p99), pgbench $tps tps, ratio $(python3 -c "print(f'{$rps / $tps:.2f}')")"
+
+# 3. Each report over the year, through the API and as the same statement through psql.
+psql "$PG_ADMIN_URL" -qc "ALTER DATABASE $db SET log_min_duration_statement = 0" >/dev/null
+kill "$server"; wait "$server" 2>/dev/null || true
+"$bin" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+log=$(ls -t /var/log/postgresql/*.log | head -1)
+reports=(
+    "satisfaction?group_by=team&interval=month&from=2026-01-01&to=2027-01-01"
+    "satisfaction?group_by=touchpoint&from=2026-01-01&to=2027-01-01"
+    "satisfaction?group_by=member&interval=week&from=2026-01-01&to=2027-01-01"
+    "mirror?from=2026-01-01&to=2027-01-01"
+    "empowerment?group_by=team&from=2026-01-01&to=2027-01-01"
+    "goals?group_by=member&from=2026-01-01&to=2027-01-01"
+)
+printf '%-62s %9s %9s %7s\n' report api_ms psql_ms ratio
+for report in "${reports[@]}"; do
+    curl -fsS -o /dev/null "$base/v1/reports/$report" -H "Authorization: Bearer $crm"   # warm
+    start_line=$(($(wc -l <"$log") + 1))
+    api_ms=$(curl -fsS -o /dev/null -w '%{time_total}' "$base/v1/reports/$report" -H "Authorization: Bearer $crm" \
+        | python3 -c "import sys; print(f'{float(sys.stdin.read()) * 1000:.1f}')")
+    sleep 0.3
+    # The report's statement as PostgreSQL logged it, run again with its parameters.
+    psql_ms=$(tail -n +"$start_line" "$log" | python3 - "$url" <<'PY'
+import re, subprocess, sys
+text = sys.stdin.read()
+entries = re.split(r"\n(?=\S+ \S+ \S+ \[\d+\])", text)
+statement, params = None, {}
+for i, entry in enumerate(entries):
+    m = re.search(r"execute <unnamed>: (WITH .*|SELECT t\.id .*)", entry, re.S)
+    if m and ("satisfaction_scores" in m.group(1) or "FROM goals" in m.group(1)) and "FROM organizations" not in m.group(1):
+        statement = m.group(1).strip()
+        detail = re.search(r"DETAIL:\s+Parameters: (.*)", entries[i + 1] if i + 1 < len(entries) else "", re.S) or re.search(r"DETAIL:\s+Parameters: (.*)", entry, re.S)
+        if detail:
+            for k, v in re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", detail.group(1)):
+                params[int(k)] = v
+if statement is None:
+    print("n/a"); sys.exit()
+statement = re.sub(r"\s*\n?\S+ \S+ \S+ \[\d+\].*", "", statement, flags=re.S)
+sql = re.sub(r"\$(\d+)", lambda m: params.get(int(m.group(1)), "NULL"), statement)
+best = None
+for _ in range(3):
+    out = subprocess.run(["psql", sys.argv[1], "-qAt", "-c", "\\timing on", "-c", sql], capture_output=True, text=True).stdout
+    times = re.findall(r"Time: ([\d.]+) ms", out)
+    if times:
+        best = min(best or 1e18, float(times[-1]))
+print(f"{best:.1f}" if best is not None else "n/a")
+PY
+)
+    ratio=$(python3 -c "print(f'{$api_ms / $psql_ms:.2f}')" 2>/dev/null || echo n/a)
+    printf '%-62s %9s %9s %7s\n' "$report" "$api_ms" "$psql_ms" "$ratio"
+done
+printf 'peak RSS: %d MiB\n' $(($(awk '/VmHWM/ { print $2 }' "/proc/$server/status") / 1024))
