@@ -24,13 +24,17 @@ url="${PG_ADMIN_URL%/*}/$db"
 server=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
-    psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    # KEEP_DB=1 leaves the loaded database for EXPLAIN.
+    [ -n "${KEEP_DB:-}" ] && echo "kept database $db" || \
+        psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 export CIRCULO_JWT_SECRET RUST_LOG=warn CIRCULO_DATABASE_URL=$url
 CIRCULO_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $db" >/dev/null
+# LOG_SLOW_MS=100 logs every statement slower than that to PostgreSQL's log, for a profile.
+psql "$PG_ADMIN_URL" -qc "ALTER DATABASE $db SET log_min_duration_statement = ${LOG_SLOW_MS:--1}" >/dev/null
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -130,7 +134,7 @@ INSERT INTO outbox_events (org_id, id, event_type, payload, created_at, deliver_
     VALUES (:org, gen_random_uuid()::text, 'score.recorded', '{"type": "score.recorded", "data": {"score": 4}}', now(), now());
 COMMIT;
 SQL
-tps=$(pgbench -n -M prepared -c 16 -j 2 -T "$SECONDS_PER_ROUND" -D org="'$org'" -f "$work/post.sql" "$url" 2>/dev/null \
+tps=$(pgbench -n -M prepared -c 16 -j 2 -T "$SECONDS_PER_ROUND" -D org="$org" -f "$work/post.sql" "$url" 2>/dev/null \
     | awk '/^tps/ { printf "%.0f", $3 }')
 wrk -t 2 -c 16 -d "${SECONDS_PER_ROUND}s" --latency -s "$work/post.lua" -H "Authorization: Bearer $crm" \
     "$base/v1/satisfaction-scores" >"$work/wrk.out"
@@ -154,15 +158,8 @@ reports=(
     "empowerment?group_by=team&from=2026-01-01&to=2027-01-01"
     "goals?group_by=member&from=2026-01-01&to=2027-01-01"
 )
-printf '%-62s %9s %9s %7s\n' report api_ms psql_ms ratio
-for report in "${reports[@]}"; do
-    curl -fsS -o /dev/null "$base/v1/reports/$report" -H "Authorization: Bearer $crm"   # warm
-    start_line=$(($(wc -l <"$log") + 1))
-    api_ms=$(curl -fsS -o /dev/null -w '%{time_total}' "$base/v1/reports/$report" -H "Authorization: Bearer $crm" \
-        | python3 -c "import sys; print(f'{float(sys.stdin.read()) * 1000:.1f}')")
-    sleep 0.3
-    # The report's statement as PostgreSQL logged it, run again with its parameters.
-    psql_ms=$(tail -n +"$start_line" "$log" | python3 - "$url" <<'PY'
+# Finds the report's statement as PostgreSQL logged it and runs it again with its parameters.
+cat >"$work/rerun.py" <<'PY'
 import re, subprocess, sys
 text = sys.stdin.read()
 entries = re.split(r"\n(?=\S+ \S+ \S+ \[\d+\])", text)
@@ -171,7 +168,7 @@ for i, entry in enumerate(entries):
     m = re.search(r"execute <unnamed>: (WITH .*|SELECT t\.id .*)", entry, re.S)
     if m and ("satisfaction_scores" in m.group(1) or "FROM goals" in m.group(1)) and "FROM organizations" not in m.group(1):
         statement = m.group(1).strip()
-        detail = re.search(r"DETAIL:\s+Parameters: (.*)", entries[i + 1] if i + 1 < len(entries) else "", re.S) or re.search(r"DETAIL:\s+Parameters: (.*)", entry, re.S)
+        detail = re.search(r"DETAIL:\s+parameters: (.*)", entries[i + 1] if i + 1 < len(entries) else "", re.S | re.I) or re.search(r"DETAIL:\s+parameters: (.*)", entry, re.S | re.I)
         if detail:
             for k, v in re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", detail.group(1)):
                 params[int(k)] = v
@@ -187,7 +184,16 @@ for _ in range(3):
         best = min(best or 1e18, float(times[-1]))
 print(f"{best:.1f}" if best is not None else "n/a")
 PY
-)
+printf '%-62s %9s %9s %7s\n' report api_ms psql_ms ratio
+for report in "${reports[@]}"; do
+    status=$(curl -sS -o "$work/report.out" -w '%{http_code}' "$base/v1/reports/$report" -H "Authorization: Bearer $crm")
+    [ "$status" = 200 ] || { echo "$report: $status $(head -c 400 "$work/report.out")" >&2; exit 1; }
+    start_line=$(($(wc -l <"$log") + 1))
+    api_ms=$(curl -fsS -o /dev/null -w '%{time_total}' "$base/v1/reports/$report" -H "Authorization: Bearer $crm" \
+        | python3 -c "import sys; print(f'{float(sys.stdin.read()) * 1000:.1f}')")
+    sleep 0.3
+    # The report's statement as PostgreSQL logged it, run again with its parameters.
+    psql_ms=$(tail -n +"$start_line" "$log" | python3 "$work/rerun.py" "$url")
     ratio=$(python3 -c "print(f'{$api_ms / $psql_ms:.2f}')" 2>/dev/null || echo n/a)
     printf '%-62s %9s %9s %7s\n' "$report" "$api_ms" "$psql_ms" "$ratio"
 done

@@ -124,3 +124,15 @@ pub(crate) const FEEDBACK_SUMMARY: Dialects = Dialects {
           AND (anonymous = 0 OR created_at < ?6) \
         GROUP BY kind, anonymous ORDER BY kind, anonymous",
 };
+
+/// The scores of organization `$1` whose `(source, external_id)` is one of the pairs in `$2`, a
+/// JSON array of `[source, external_id]` (`scores::earlier_records`).
+pub(crate) const EARLIER_RECORDS: Dialects = Dialects {
+    postgres: "SELECT s.* FROM satisfaction_scores s \
+        JOIN jsonb_array_elements(CAST($2 AS jsonb)) AS k \
+          ON s.org_id = $1 AND s.source = k->>0 AND s.external_id = k->>1",
+    sqlite: "SELECT s.* FROM satisfaction_scores s \
+        JOIN json_each(?2) AS k \
+          ON s.org_id = ?1 AND s.source = json_extract(k.value, '$[0]') \
+          AND s.external_id = json_extract(k.value, '$[1]')",
+};

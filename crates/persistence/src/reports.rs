@@ -190,7 +190,7 @@ fn satisfaction_sql(conn: &DbConn, group_by: GroupBy) -> String {
     let [org, audience, instrument, from, to] = p;
     let avg = |column: &str| format!("AVG(CAST(s.{column} AS {real})) AS {column}");
     format!(
-        "WITH periods AS ({periods}) \
+        "WITH periods AS MATERIALIZED ({periods}) \
          SELECT p.start AS period_start, {group} AS grp, COUNT(*) AS n, \
            SUM(CASE WHEN s.instrument = 'csat' THEN 1 ELSE 0 END) AS csat_n, \
            SUM(CASE WHEN s.instrument = 'csat' AND s.score >= 4 THEN 1 ELSE 0 END) AS csat_satisfied, \
@@ -201,9 +201,10 @@ fn satisfaction_sql(conn: &DbConn, group_by: GroupBy) -> String {
            SUM(CASE WHEN s.instrument = 'ces' THEN 1 ELSE 0 END) AS ces_n, \
            AVG(CASE WHEN s.instrument = 'ces' THEN CAST(s.score AS {real}) END) AS ces_avg, \
            {ideal}, {culture}, {attention}, {response}, {empathy} \
-         FROM satisfaction_scores s \
-         JOIN periods p ON s.occurred_at >= p.start AND s.occurred_at < p.stop \
-         WHERE s.org_id = {org} AND s.audience = {audience} \
+         FROM periods p \
+         JOIN satisfaction_scores s ON s.org_id = {org} \
+           AND s.occurred_at >= p.start AND s.occurred_at < p.stop \
+         WHERE s.audience = {audience} \
            AND ({instrument} IS NULL OR s.instrument = {instrument}) \
            AND s.occurred_at >= {from} AND s.occurred_at < {to} \
          GROUP BY p.start, {group} ORDER BY p.start, {group}",

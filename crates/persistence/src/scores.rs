@@ -17,13 +17,14 @@ use circulo_domain::score::{Audience, IcareScores, Instrument, Recorder, Score, 
 use circulo_domain::{DomainError, MemberId, OrgId, ScoreId, TeamId};
 
 use crate::conn::DbConn;
+use crate::dialect::EARLIER_RECORDS;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::organizations;
 use crate::rows::{after_id, id_page, parse_id, parse_opt_id, store_handles};
 use crate::schema::{decisions as dc, members as m, satisfaction_scores as s, teams as t};
 use crate::time::{from_db, to_db};
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = s, treat_none_as_default_value = false)]
 struct ScoreRow {
     org_id: String,
@@ -512,23 +513,28 @@ fn resolve_references(
     Ok(())
 }
 
-/// The first records of the items' `(source, external_id)`, in one read.
+/// The first records of the items' `(source, external_id)`, in one read. The keys go in as one
+/// JSON parameter joined to the unique index, in a statement planned with them each time: a
+/// prepared `IN` list would get a generic plan, made while the table was small, that later scans
+/// the organization's rows for every batch.
 fn earlier_records(
     conn: &mut DbConn,
     org: OrgId,
     items: &[Result<ScoreFields, DomainError>],
 ) -> StoreResult<HashMap<(String, String), Score>> {
-    let external_ids = distinct(items, |f| f.external_id.clone());
-    if external_ids.is_empty() {
+    let mut keys: Vec<(String, String)> = items.iter().flatten().filter_map(natural_key).collect();
+    if keys.is_empty() {
         return Ok(HashMap::new());
     }
+    keys.sort_unstable();
+    keys.dedup();
+    let keys = crate::rows::snapshot(&keys)?;
+    let rows = diesel::sql_query(EARLIER_RECORDS.for_conn(conn))
+        .bind::<diesel::sql_types::Text, _>(org.to_string())
+        .bind::<diesel::sql_types::Text, _>(keys)
+        .load::<ScoreRow>(conn)?;
     let mut found = HashMap::new();
-    for row in s::table
-        .filter(s::org_id.eq(org.to_string()))
-        .filter(s::external_id.eq_any(external_ids))
-        .select(ScoreRow::as_select())
-        .load(conn)?
-    {
+    for row in rows {
         let score = row.into_domain()?;
         if let Some(key) = natural_key(&score.fields) {
             found.insert(key, score);
