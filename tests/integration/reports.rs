@@ -186,6 +186,18 @@ async fn local_days_hold_across_the_autumn_change_and_small_employee_groups_are_
         assert_eq!(enough.items()[0]["count"], 5);
         // 3 promoters (10, 9, 9) and 2 detractors (3, 6) of 5: +20
         assert!(close(&enough.items()[0]["nps"], 20.0), "{}", enough.body);
+        // Two CSAT answers beside them: the group shows, those two do not.
+        for (token, id) in [(&c.ana.token, "c-1"), (&c.ben.token, "c-2")] {
+            let mut answer = enps(4, id);
+            answer["instrument"] = json!("csat");
+            app.post("/v1/satisfaction-scores", token, answer).await.expect(201);
+        }
+        let mixed = app.get(path, &c.owner).await.expect(200);
+        let row = &mixed.items()[0];
+        assert_eq!(row["suppressed"], false);
+        assert_eq!(row["count"], 7);
+        assert!(close(&row["nps"], 20.0));
+        assert_eq!((row["csat_pct"].clone(), row["csat_count"].clone(), row["csat_ci"].clone()), (Value::Null, Value::Null, Value::Null), "{row}");
     })
     .await;
 }

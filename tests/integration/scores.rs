@@ -365,6 +365,16 @@ async fn an_employee_answer_keeps_no_trace_of_who_gave_it() {
         // A retry of the same answer is the same answer.
         let again = app.post("/v1/satisfaction-scores", &c.ana.token, enps.clone()).await.expect(200);
         assert_eq!(again.id(), given.id());
+        // Anyone else sending the same external id learns nothing of Ana's answer.
+        let mut probe = enps.clone();
+        probe["score"] = json!(0);
+        probe["comment"] = Value::Null;
+        for other in [&c.manager.token, &c.ben.token] {
+            let answered = app.post("/v1/satisfaction-scores", other, probe.clone()).await;
+            assert_eq!(answered.status, 201, "{}", answered.body);
+            assert_ne!(answered.id(), given.id());
+            assert!(!answered.text.contains("late shifts"), "{}", answered.text);
+        }
         // Only for one's own team, naming no one.
         let mut other_team = enps.clone();
         other_team["team_id"] = json!(c.kitchen);
@@ -388,17 +398,17 @@ async fn an_employee_answer_keeps_no_trace_of_who_gave_it() {
         .iter()
         .flat_map(|(table, rows)| raw.rows(table, rows))
         .collect();
-        assert_eq!(rows.len(), 4, "the score, its audit entry, two events: {rows:?}");
+        assert_eq!(rows.len(), 12, "three scores, their audit entries, two events each: {rows:?}");
         for row in &rows {
             assert!(!row.contains(&c.ana.id), "{row}");
             assert!(!row.contains("15:42"), "{row}");
         }
         let stored = raw.rows("satisfaction_scores", "1 = 1");
-        assert_eq!(stored.len(), 1);
-        assert!(stored[0].contains("Too many late shifts"));
-        assert!(!stored[0].contains("pulse-"), "the external id is kept only hashed: {}", stored[0]);
+        assert_eq!(stored.len(), 3, "Ana's answer and the two others'");
+        assert!(stored.iter().any(|row| row.contains("Too many late shifts")));
+        assert!(stored.iter().all(|row| !row.contains("pulse-")), "external ids are kept only hashed: {stored:?}");
         let audit = raw.rows("audit_events", "action = 'score.recorded'");
-        assert_eq!(audit.len(), 1);
+        assert_eq!(audit.len(), 3);
         assert!(audit[0].contains("anonymous"), "{}", audit[0]);
     })
     .await;

@@ -125,6 +125,21 @@ pub struct SatisfactionRow {
     pub icare: Option<IcareAverages>,
 }
 
+/// What of an employee group is withheld: the whole row under the threshold, and within a row
+/// any instrument answered by fewer (so dropping the `instrument` filter shows no small group).
+#[derive(Debug, Clone, Copy)]
+struct Suppression {
+    threshold: i64,
+    row: bool,
+}
+
+impl Suppression {
+    /// `n`, or 0 when so few answers must not be shown.
+    fn under(self, n: i64) -> i64 {
+        if n < self.threshold { 0 } else { n }
+    }
+}
+
 /// The satisfaction report.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SatisfactionReportView {
@@ -133,7 +148,12 @@ pub struct SatisfactionReportView {
 }
 
 impl SatisfactionRow {
-    fn of(counts: SatisfactionCounts, group_by: GroupBy, bucketed: bool, suppressed: bool) -> Self {
+    fn of(
+        counts: SatisfactionCounts,
+        group_by: GroupBy,
+        bucketed: bool,
+        suppressed: Suppression,
+    ) -> Self {
         let group = Some(counts.grp.clone());
         let period_start = bucketed.then(|| counts.period_start());
         let mut row = Self {
@@ -141,7 +161,7 @@ impl SatisfactionRow {
             member_id: (group_by == GroupBy::Member).then(|| group.clone().flatten()),
             team_id: (group_by == GroupBy::Team).then(|| group.clone().flatten()),
             touchpoint: (group_by == GroupBy::Touchpoint).then(|| group.flatten()),
-            suppressed,
+            suppressed: suppressed.row,
             count: None,
             csat_count: None,
             csat_pct: None,
@@ -156,28 +176,35 @@ impl SatisfactionRow {
             ces_avg: None,
             icare: None,
         };
-        if suppressed {
+        if suppressed.row {
             return row;
         }
-        let csat = report::wilson(counts.csat_satisfied, counts.csat_n);
-        let nps = report::nps(counts.promoters, counts.detractors, counts.nps_n);
+        // An instrument answered by too few in an employee group shows no figures of its own.
+        let (csat_n, nps_n, ces_n) = (
+            suppressed.under(counts.csat_n),
+            suppressed.under(counts.nps_n),
+            suppressed.under(counts.ces_n),
+        );
+        let csat = report::wilson(counts.csat_satisfied, csat_n);
+        let nps = report::nps(counts.promoters, counts.detractors, nps_n);
         let some = |n: i64, value: i64| (n > 0).then_some(value);
+        let shown = |all: i64, shown: i64| (all == 0 || shown > 0).then_some(all);
         row.count = Some(counts.n);
-        row.csat_count = Some(counts.csat_n);
+        row.csat_count = shown(counts.csat_n, csat_n);
         row.csat_pct = csat.map(|s| s.pct);
         row.csat_ci = csat.map(|s| ShareView {
             pct: s.pct,
             low: s.low,
             high: s.high,
         });
-        row.nps_count = Some(counts.nps_n);
+        row.nps_count = shown(counts.nps_n, nps_n);
         row.nps = nps.map(|n| n.score);
         row.nps_margin_of_error = nps.map(|n| n.margin_of_error);
-        row.promoters = some(counts.nps_n, counts.promoters);
-        row.passives = some(counts.nps_n, counts.passives);
-        row.detractors = some(counts.nps_n, counts.detractors);
-        row.ces_count = Some(counts.ces_n);
-        row.ces_avg = counts.ces_avg;
+        row.promoters = some(nps_n, counts.promoters);
+        row.passives = some(nps_n, counts.passives);
+        row.detractors = some(nps_n, counts.detractors);
+        row.ces_count = shown(counts.ces_n, ces_n);
+        row.ces_avg = counts.ces_avg.filter(|_| ces_n > 0);
         let icare = IcareAverages {
             ideal: counts.icare_ideal,
             culture: counts.icare_culture,
@@ -242,7 +269,14 @@ pub async fn satisfaction_report(
         .rows
         .into_iter()
         .map(|counts| {
-            let suppressed = audience == Audience::Employee && counts.n < threshold;
+            let suppressed = Suppression {
+                threshold: if audience == Audience::Employee {
+                    threshold
+                } else {
+                    0
+                },
+                row: audience == Audience::Employee && counts.n < threshold,
+            };
             SatisfactionRow::of(counts, group_by, interval != Interval::None, suppressed)
         })
         .collect();

@@ -291,9 +291,14 @@ pub struct ListScores {
     pub cursor: Option<String>,
 }
 
-/// Validates a score as sent. An employee score's external id is kept only as a keyed hash:
-/// the sender may build it from who answered.
-fn fields_of(body: &RecordScore, state: &AppState) -> Result<ScoreFields, DomainError> {
+/// Validates a score as sent. An employee score's external id is kept only as a keyed hash of
+/// it and its sender (the sender may build it from who answered): only the same sender's
+/// repeat finds the first answer, so no one else can learn from a 200 who answered, or what.
+fn fields_of(
+    body: &RecordScore,
+    state: &AppState,
+    sender: &str,
+) -> Result<ScoreFields, DomainError> {
     let icare = body.icare.unwrap_or_default();
     let mut fields = ScoreFields::parse(RawScore {
         audience: body.audience,
@@ -320,16 +325,27 @@ fn fields_of(body: &RecordScore, state: &AppState) -> Result<ScoreFields, Domain
     if fields.audience == Audience::Employee {
         fields.external_id = fields
             .external_id
-            .map(|id| keyed(&state.untraced_key, &fields.source, &id));
+            .map(|id| keyed(&state.untraced_key, sender, &fields.source, &id));
     }
     Ok(fields)
 }
 
-fn keyed(secret: &[u8], source: &str, external_id: &str) -> String {
+/// Who sends a score, as its organization knows them: their role and token subject.
+fn sender_of(caller: &Caller) -> String {
+    format!(
+        "{}:{}",
+        caller.principal.role().as_str(),
+        caller.principal.subject()
+    )
+}
+
+fn keyed(secret: &[u8], sender: &str, source: &str, external_id: &str) -> String {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
         unreachable!("HMAC takes keys of any length")
     };
     mac.update(b"circulo employee score external id\0");
+    mac.update(sender.as_bytes());
+    mac.update(b"\0");
     mac.update(source.as_bytes());
     mac.update(b"\0");
     mac.update(external_id.as_bytes());
@@ -392,7 +408,7 @@ pub async fn record_score(
     body: Json<RecordScore>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::RecordScores)?;
-    let fields = fields_of(&body, &state)?;
+    let fields = fields_of(&body, &state, &sender_of(&caller))?;
     let caller = if fields.audience == Audience::Employee {
         caller.without_trace(&req)
     } else {
@@ -459,9 +475,12 @@ pub async fn record_batch(
     if items.is_empty() {
         return Err(DomainError::invalid("items", "a batch takes at least one item").into());
     }
+    let sender = sender_of(&caller);
     let fields: Vec<Result<ScoreFields, DomainError>> = items
         .into_iter()
-        .map(|item| parse_value::<RecordScore>(item).and_then(|body| fields_of(&body, &state)))
+        .map(|item| {
+            parse_value::<RecordScore>(item).and_then(|body| fields_of(&body, &state, &sender))
+        })
         .collect();
     let untraced = fields
         .iter()
