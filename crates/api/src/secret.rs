@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
 use circulo_persistence::DatabaseUrl;
 
@@ -60,6 +62,26 @@ pub fn untraced_key(auth: &AuthSettings, db: &DatabaseUrl) -> Result<Vec<u8>, Co
             file_secret(&secret_path(db, "untraced-key"), "CIRCULO_JWKS_URL").map(|(key, _)| key)
         }
     }
+}
+
+/// The hex HMAC-SHA256 under `secret` of `purpose` and `parts`, joined by NULs (which no part
+/// holds: keys, subjects and external ids refuse control characters), so no two lists hash
+/// alike; for the idempotency key it is the input used before this helper existed: how an untraced change keeps a value it must match again (an
+/// idempotency key, an employee score's external id) without keeping the value.
+pub fn keyed_hash(secret: &[u8], purpose: &str, parts: &[&str]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        unreachable!("HMAC takes keys of any length")
+    };
+    mac.update(purpose.as_bytes());
+    for part in parts {
+        mac.update(b"\0");
+        mac.update(part.as_bytes());
+    }
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The secret kept in `path`, generated there on first use.

@@ -20,6 +20,19 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$run` (a closure-like `|conn| query…`) on the connection underneath a [`DbConn`], for
+/// statements diesel's `MultiConnection` backend cannot express (`ON CONFLICT`, multi-row
+/// `INSERT`): the same generic query, built once, checked against each backend.
+macro_rules! underneath {
+    ($conn:expr, |$c:ident| $run:expr) => {
+        match $conn {
+            $crate::conn::DbConn::Pg($c) => $run,
+            $crate::conn::DbConn::Sqlite($c) => $run,
+        }
+    };
+}
+pub(crate) use underneath;
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -4,6 +4,27 @@
 
 use crate::conn::DbConn;
 
+/// A statement written once in PostgreSQL's form, for `conn`'s database: `$n` parameters become
+/// SQLite's `?n`, and `{real}` the floating type each database casts to. For statements whose
+/// only differences are those; [`Dialects`] holds the ones that differ in more.
+pub(crate) fn for_backend(conn: &DbConn, sql: &str) -> String {
+    match conn {
+        DbConn::Pg(_) => sql.replace("{real}", "DOUBLE PRECISION"),
+        DbConn::Sqlite(_) => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out.replace("{real}", "REAL")
+        }
+    }
+}
+
 /// One statement, in both dialects.
 pub(crate) struct Dialects {
     postgres: &'static str,

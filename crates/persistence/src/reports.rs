@@ -12,6 +12,7 @@ use circulo_domain::report::{GroupBy, Period};
 use circulo_domain::score::{Audience, Instrument};
 
 use crate::conn::DbConn;
+use crate::dialect::for_backend;
 use crate::error::StoreResult;
 use crate::organizations;
 use crate::time::{from_db, to_db};
@@ -162,9 +163,33 @@ fn db_text(t: DateTime<Utc>) -> String {
     to_db(clamp(t)).format("%F %T%.f").to_string()
 }
 
-/// The satisfaction aggregate for `group_by`: `$1` the organization, `$2` the periods as a JSON
-/// array of `[start, end]`, `$3` the audience, `$4` the instrument (any when NULL), `$5`/`$6`
-/// the whole window (so the index on `(org_id, occurred_at)` narrows the rows first).
+/// The satisfaction aggregate, grouped by `{group}`: `$1` the organization, `$2` the periods as
+/// a JSON array of `[start, end]` (`{periods}` reads it), `$3` the audience, `$4` the instrument
+/// (any when NULL), `$5`/`$6` the whole window. The periods drive the join, so each is one range
+/// of the index on `(org_id, occurred_at)`.
+const SATISFACTION: &str = "\
+WITH periods AS MATERIALIZED ({periods}) \
+SELECT p.start AS period_start, {group} AS grp, COUNT(*) AS n, \
+    SUM(CASE WHEN s.instrument = 'csat' THEN 1 ELSE 0 END) AS csat_n, \
+    SUM(CASE WHEN s.instrument = 'csat' AND s.score >= 4 THEN 1 ELSE 0 END) AS csat_satisfied, \
+    SUM(CASE WHEN s.instrument = 'nps' THEN 1 ELSE 0 END) AS nps_n, \
+    SUM(CASE WHEN s.instrument = 'nps' AND s.score >= 9 THEN 1 ELSE 0 END) AS promoters, \
+    SUM(CASE WHEN s.instrument = 'nps' AND s.score IN (7, 8) THEN 1 ELSE 0 END) AS passives, \
+    SUM(CASE WHEN s.instrument = 'nps' AND s.score <= 6 THEN 1 ELSE 0 END) AS detractors, \
+    SUM(CASE WHEN s.instrument = 'ces' THEN 1 ELSE 0 END) AS ces_n, \
+    AVG(CASE WHEN s.instrument = 'ces' THEN CAST(s.score AS {real}) END) AS ces_avg, \
+    AVG(CAST(s.icare_ideal AS {real})) AS icare_ideal, \
+    AVG(CAST(s.icare_culture AS {real})) AS icare_culture, \
+    AVG(CAST(s.icare_attention AS {real})) AS icare_attention, \
+    AVG(CAST(s.icare_response AS {real})) AS icare_response, \
+    AVG(CAST(s.icare_empathy AS {real})) AS icare_empathy \
+FROM periods p \
+JOIN satisfaction_scores s ON s.org_id = $1 AND s.occurred_at >= p.start AND s.occurred_at < p.stop \
+WHERE s.audience = $3 AND ($4 IS NULL OR s.instrument = $4) \
+  AND s.occurred_at >= $5 AND s.occurred_at < $6 \
+GROUP BY p.start, {group} ORDER BY p.start, {group}";
+
+/// [`SATISFACTION`] for `conn`'s database and `group_by`.
 fn satisfaction_sql(conn: &DbConn, group_by: GroupBy) -> String {
     // A closed set of column names, never a client's text.
     let group = match group_by {
@@ -173,67 +198,17 @@ fn satisfaction_sql(conn: &DbConn, group_by: GroupBy) -> String {
         GroupBy::Team => "s.team_id",
         GroupBy::Touchpoint => "s.touchpoint",
     };
-    let (periods, real, p) = match conn {
-        DbConn::Pg(_) => (
+    let periods = match conn {
+        DbConn::Pg(_) => {
             "SELECT (e->>0)::timestamp AS start, (e->>1)::timestamp AS stop \
-             FROM jsonb_array_elements(CAST($2 AS jsonb)) AS e",
-            "DOUBLE PRECISION",
-            ["$1", "$3", "$4", "$5", "$6"],
-        ),
-        DbConn::Sqlite(_) => (
-            "SELECT json_extract(value, '$[0]') AS start, json_extract(value, '$[1]') AS stop \
-             FROM json_each(?2)",
-            "REAL",
-            ["?1", "?3", "?4", "?5", "?6"],
-        ),
-    };
-    let [org, audience, instrument, from, to] = p;
-    let avg = |column: &str| format!("AVG(CAST(s.{column} AS {real})) AS {column}");
-    format!(
-        "WITH periods AS MATERIALIZED ({periods}) \
-         SELECT p.start AS period_start, {group} AS grp, COUNT(*) AS n, \
-           SUM(CASE WHEN s.instrument = 'csat' THEN 1 ELSE 0 END) AS csat_n, \
-           SUM(CASE WHEN s.instrument = 'csat' AND s.score >= 4 THEN 1 ELSE 0 END) AS csat_satisfied, \
-           SUM(CASE WHEN s.instrument = 'nps' THEN 1 ELSE 0 END) AS nps_n, \
-           SUM(CASE WHEN s.instrument = 'nps' AND s.score >= 9 THEN 1 ELSE 0 END) AS promoters, \
-           SUM(CASE WHEN s.instrument = 'nps' AND s.score IN (7, 8) THEN 1 ELSE 0 END) AS passives, \
-           SUM(CASE WHEN s.instrument = 'nps' AND s.score <= 6 THEN 1 ELSE 0 END) AS detractors, \
-           SUM(CASE WHEN s.instrument = 'ces' THEN 1 ELSE 0 END) AS ces_n, \
-           AVG(CASE WHEN s.instrument = 'ces' THEN CAST(s.score AS {real}) END) AS ces_avg, \
-           {ideal}, {culture}, {attention}, {response}, {empathy} \
-         FROM periods p \
-         JOIN satisfaction_scores s ON s.org_id = {org} \
-           AND s.occurred_at >= p.start AND s.occurred_at < p.stop \
-         WHERE s.audience = {audience} \
-           AND ({instrument} IS NULL OR s.instrument = {instrument}) \
-           AND s.occurred_at >= {from} AND s.occurred_at < {to} \
-         GROUP BY p.start, {group} ORDER BY p.start, {group}",
-        ideal = avg("icare_ideal"),
-        culture = avg("icare_culture"),
-        attention = avg("icare_attention"),
-        response = avg("icare_response"),
-        empathy = avg("icare_empathy"),
-    )
-}
-
-/// A report statement written once, for `conn`'s database: `$n` parameters become SQLite's
-/// `?n`, and `{real}` the floating type each database casts to.
-fn for_backend(conn: &DbConn, sql: &str) -> String {
-    match conn {
-        DbConn::Pg(_) => sql.replace("{real}", "DOUBLE PRECISION"),
-        DbConn::Sqlite(_) => {
-            let mut out = String::with_capacity(sql.len());
-            let mut chars = sql.chars().peekable();
-            while let Some(c) = chars.next() {
-                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-                    out.push('?');
-                } else {
-                    out.push(c);
-                }
-            }
-            out.replace("{real}", "REAL")
+             FROM jsonb_array_elements(CAST($2 AS jsonb)) AS e"
         }
-    }
+        DbConn::Sqlite(_) => {
+            "SELECT json_extract(value, '$[0]') AS start, json_extract(value, '$[1]') AS stop \
+             FROM json_each($2)"
+        }
+    };
+    for_backend(conn, &SATISFACTION.replace("{periods}", periods)).replace("{group}", group)
 }
 
 /// One team of the mirror report: how it is treated beside how it treats clients.

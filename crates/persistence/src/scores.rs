@@ -16,7 +16,7 @@ use circulo_domain::reach::Reach;
 use circulo_domain::score::{Audience, IcareScores, Instrument, Recorder, Score, ScoreFields};
 use circulo_domain::{DomainError, MemberId, OrgId, ScoreId, TeamId};
 
-use crate::conn::DbConn;
+use crate::conn::{DbConn, underneath};
 use crate::dialect::EARLIER_RECORDS;
 use crate::error::{StoreError, StoreResult, corrupt};
 use crate::organizations;
@@ -292,14 +292,7 @@ impl ScoreWrites<'_, '_> {
             .low_score_thresholds;
         let mut items: Vec<Result<ScoreFields, DomainError>> = items
             .into_iter()
-            .map(|item| {
-                let fields = item?;
-                match check_may_record(by, &fields) {
-                    Ok(()) => Ok(fields),
-                    Err(StoreError::Rule(refused)) => Err(refused),
-                    Err(_) => Err(DomainError::Forbidden("this score may not be recorded")),
-                }
-            })
+            .map(|item| item.and_then(|fields| check_may_record(by, &fields).map(|()| fields)))
             .collect();
         resolve_references(tx.conn(), org, &mut items)?;
 
@@ -557,7 +550,6 @@ fn insert_scores(
         .iter()
         .map(|(_, score)| ScoreRow::from_domain(org, score))
         .collect();
-    // diesel's MultiConnection backend has no ON CONFLICT: run it on the connection below.
     // One row keeps the single-row INSERT, which diesel prepares once per connection.
     let ids: Vec<String> = if let [row] = rows.as_slice() {
         let insert = diesel::insert_into(s::table)
@@ -565,20 +557,14 @@ fn insert_scores(
             .on_conflict((s::org_id, s::source, s::external_id))
             .do_nothing()
             .returning(s::id);
-        match conn {
-            DbConn::Pg(conn) => insert.get_results(conn)?,
-            DbConn::Sqlite(conn) => insert.get_results(conn)?,
-        }
+        underneath!(conn, |c| insert.get_results(c))?
     } else {
         let insert = diesel::insert_into(s::table)
             .values(&rows)
             .on_conflict((s::org_id, s::source, s::external_id))
             .do_nothing()
             .returning(s::id);
-        match conn {
-            DbConn::Pg(conn) => insert.get_results(conn)?,
-            DbConn::Sqlite(conn) => insert.get_results(conn)?,
-        }
+        underneath!(conn, |c| insert.get_results(c))?
     };
     Ok(ids.into_iter().collect())
 }
@@ -618,7 +604,7 @@ impl<'a> ScoreNotice<'a> {
     }
 }
 
-fn check_may_record(by: &ScoreRecorder, fields: &ScoreFields) -> StoreResult<()> {
+fn check_may_record(by: &ScoreRecorder, fields: &ScoreFields) -> Result<(), DomainError> {
     let ScoreRecorder::Member {
         reach,
         records_clients,
@@ -630,19 +616,19 @@ fn check_may_record(by: &ScoreRecorder, fields: &ScoreFields) -> StoreResult<()>
     match fields.audience {
         Audience::Employee => match fields.team_id {
             Some(team) if reach.is_in(team) => Ok(()),
-            _ => Err(invalid(
+            _ => Err(DomainError::invalid(
                 "team_id",
                 "members record employee scores for their own team",
             )),
         },
-        Audience::Client if !records_clients => Err(StoreError::Rule(DomainError::Forbidden(
+        Audience::Client if !records_clients => Err(DomainError::Forbidden(
             "client scores are recorded by owners, managers and integrations",
-        ))),
+        )),
         Audience::Client => {
             if let Some(member) = fields.member_id
                 && !(member == reach.member() || reach.manages(member))
             {
-                return Err(invalid(
+                return Err(DomainError::invalid(
                     "member_id",
                     "managers record client scores about themselves and the people under them",
                 ));
@@ -650,7 +636,7 @@ fn check_may_record(by: &ScoreRecorder, fields: &ScoreFields) -> StoreResult<()>
             if let Some(team) = fields.team_id
                 && !(reach.is_in(team) || reach.manages_team(team))
             {
-                return Err(invalid(
+                return Err(DomainError::invalid(
                     "team_id",
                     "managers record client scores about their teams and those under them",
                 ));
@@ -674,8 +660,4 @@ fn find_repeat(conn: &mut DbConn, org: OrgId, fields: &ScoreFields) -> StoreResu
         .optional()?
         .map(ScoreRow::into_domain)
         .transpose()
-}
-
-fn invalid(field: &str, message: &str) -> StoreError {
-    StoreError::Rule(DomainError::invalid(field, message))
 }

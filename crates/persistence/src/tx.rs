@@ -10,7 +10,7 @@ use serde::Serialize;
 use circulo_domain::OrgId;
 use circulo_domain::audit::Actor;
 
-use crate::conn::DbConn;
+use crate::conn::{DbConn, underneath};
 use crate::error::StoreResult;
 use crate::rows::snapshot;
 use crate::schema::{audit_events, outbox_events};
@@ -177,12 +177,8 @@ impl<'a> WriteTx<'a> {
                 .values(row)
                 .execute(self.conn)?;
         } else {
-            // diesel's MultiConnection backend has no multi-row INSERT: run it underneath.
             let insert = diesel::insert_into(audit_events::table).values(&rows);
-            match &mut *self.conn {
-                DbConn::Pg(conn) => insert.execute(conn)?,
-                DbConn::Sqlite(conn) => insert.execute(conn)?,
-            };
+            underneath!(&mut *self.conn, |c| insert.execute(c))?;
         }
         Ok(())
     }
@@ -259,12 +255,8 @@ impl WriteTx<'_> {
                 .values(row)
                 .execute(self.conn)?;
         } else {
-            // diesel's MultiConnection backend has no multi-row INSERT: run it underneath.
             let insert = diesel::insert_into(outbox_events::table).values(&rows);
-            match &mut *self.conn {
-                DbConn::Pg(conn) => insert.execute(conn)?,
-                DbConn::Sqlite(conn) => insert.execute(conn)?,
-            };
+            underneath!(&mut *self.conn, |c| insert.execute(c))?;
         }
         Ok(())
     }

@@ -15,8 +15,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use circulo_domain::MemberId;
 use circulo_domain::audit::Actor;
@@ -72,33 +70,30 @@ impl Caller {
         self
     }
 
+    /// Who this caller is to their organization: their role and token subject.
+    pub fn sender(&self) -> String {
+        format!(
+            "{}:{}",
+            self.principal.role().as_str(),
+            self.principal.subject()
+        )
+    }
+
     /// This caller's claim on an idempotency key: their own keys only, in their organization.
     /// An untraced claim names neither caller nor key: it holds their HMAC under `secret`, so
     /// the same caller's retry finds its answer, and no one reading the database can tell, even
     /// knowing the key a client used, whose it was.
     pub fn key_claim(&self, key: &IdempotencyRequest, secret: &[u8]) -> KeyClaim {
         let org = self.principal.org().map(|org| org.to_string());
-        let caller = format!(
-            "{}:{}",
-            self.principal.role().as_str(),
-            self.principal.subject()
-        );
+        let caller = self.sender();
         if self.traced {
             KeyClaim::new(org, caller, key.key.clone(), key.fingerprint.clone())
         } else {
-            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-                unreachable!("HMAC takes keys of any length")
-            };
-            mac.update(b"circulo untraced idempotency key\0");
-            mac.update(caller.as_bytes());
-            mac.update(b"\0");
-            mac.update(key.key.as_bytes());
-            let derived = mac
-                .finalize()
-                .into_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let derived = crate::secret::keyed_hash(
+                secret,
+                "circulo untraced idempotency key",
+                &[&caller, &key.key],
+            );
             KeyClaim::untraced(org, derived, key.fingerprint.clone())
         }
     }

@@ -6,9 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -323,37 +321,15 @@ fn fields_of(
         received_at: now(),
     })?;
     if fields.audience == Audience::Employee {
-        fields.external_id = fields
-            .external_id
-            .map(|id| keyed(&state.untraced_key, sender, &fields.source, &id));
+        fields.external_id = fields.external_id.map(|id| {
+            crate::secret::keyed_hash(
+                &state.untraced_key,
+                "circulo employee score external id",
+                &[sender, &fields.source, &id],
+            )
+        });
     }
     Ok(fields)
-}
-
-/// Who sends a score, as its organization knows them: their role and token subject.
-fn sender_of(caller: &Caller) -> String {
-    format!(
-        "{}:{}",
-        caller.principal.role().as_str(),
-        caller.principal.subject()
-    )
-}
-
-fn keyed(secret: &[u8], sender: &str, source: &str, external_id: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        unreachable!("HMAC takes keys of any length")
-    };
-    mac.update(b"circulo employee score external id\0");
-    mac.update(sender.as_bytes());
-    mac.update(b"\0");
-    mac.update(source.as_bytes());
-    mac.update(b"\0");
-    mac.update(external_id.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Whom the caller may record scores about, loaded inside the write.
@@ -408,7 +384,7 @@ pub async fn record_score(
     body: Json<RecordScore>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::RecordScores)?;
-    let fields = fields_of(&body, &state, &sender_of(&caller))?;
+    let fields = fields_of(&body, &state, &caller.sender())?;
     let caller = if fields.audience == Audience::Employee {
         caller.without_trace(&req)
     } else {
@@ -475,7 +451,7 @@ pub async fn record_batch(
     if items.is_empty() {
         return Err(DomainError::invalid("items", "a batch takes at least one item").into());
     }
-    let sender = sender_of(&caller);
+    let sender = caller.sender();
     let fields: Vec<Result<ScoreFields, DomainError>> = items
         .into_iter()
         .map(|item| {
