@@ -12,7 +12,7 @@ use crate::conn::{Backend, ConnectError, ConnectionManager, DbConn, Deadlines, P
 use crate::error::{StoreError, StoreResult};
 use crate::idempotency::{self, KeyClaim, StoredResponse, Written};
 use crate::migrations::{self, MigrationError};
-use crate::tx::{self, ChangeContext, WriteTx};
+use crate::tx::{ChangeContext, WriteTx};
 use crate::url::DatabaseUrl;
 use crate::writers::SqliteWriters;
 
@@ -210,10 +210,7 @@ impl Db {
     ) -> StoreResult<T> {
         let _turn = self.writer_turn()?;
         let mut conn = self.checkout()?;
-        let result = tx::in_write_transaction(&mut conn.conn, |conn| {
-            let mut tx = WriteTx::new(conn, ctx);
-            f(&mut tx)
-        });
+        let result = WriteTx::run(&mut conn.conn, ctx, f);
         Self::settle(&mut conn, result)
     }
 
@@ -233,12 +230,12 @@ impl Db {
         };
         let _turn = self.writer_turn()?;
         let mut conn = self.checkout()?;
-        let result = tx::in_write_transaction(&mut conn.conn, |conn| {
-            if let Some(stored) = idempotency::claim(conn, claim)? {
+        let result = WriteTx::run(&mut conn.conn, ctx, |tx| {
+            if let Some(stored) = idempotency::claim(tx.conn()?, claim)? {
                 return Ok(Written::Replayed(stored));
             }
-            let response = f(&mut WriteTx::new(conn, ctx))?;
-            idempotency::keep(conn, claim, &response)?;
+            let response = f(tx)?;
+            idempotency::keep(tx.conn()?, claim, &response)?;
             Ok(Written::Fresh(response))
         });
         Self::settle(&mut conn, result)

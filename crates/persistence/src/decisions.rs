@@ -1,9 +1,11 @@
-//! Decisions and escalations. Deciding is the counter's hot path: in one short write
-//! transaction it reads the member, the grants in force for them and the organization (zone,
-//! currency, response target), counts the decision against the first covering grant with one
-//! conditional upsert (`budget::ConsumeBudget`: the period's total may never pass the budget,
-//! whatever runs beside it), then writes the decision, its audit entry and, when no grant covered
-//! it, the escalation and its event.
+//! Decisions and escalations. Deciding is the counter's hot path. It reads the member, the grants
+//! in force for them and the organization (zone, currency, response target) in one statement,
+//! then counts the decision against the first covering grant with one conditional upsert
+//! (`budget::ConsumeBudget`: the period's total may never pass the budget, whatever runs beside
+//! it) that also writes the decision and its audit entry (`approval`). When no grant covers it,
+//! one transaction writes the decision, the escalation, its audit entry and its event.
+
+mod approval;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -55,6 +57,31 @@ struct DecisionRow {
 }
 
 impl DecisionRow {
+    /// The row of `d`, recorded by `by`.
+    fn new(org: OrgId, d: &Decision, by: &circulo_domain::audit::Actor) -> Self {
+        Self {
+            org_id: org.to_string(),
+            id: d.id.to_string(),
+            member_id: d.member_id.to_string(),
+            team_id: d.team_id.map(|t| t.to_string()),
+            action: d.action.as_str().to_owned(),
+            amount_minor: d.amount_minor,
+            currency: d.currency.as_str().to_owned(),
+            client_ref: d.client_ref.clone(),
+            touchpoint: d.touchpoint.as_str().to_owned(),
+            note: d.note.clone(),
+            outcome: d.outcome.as_str().to_owned(),
+            delegation_id: d.delegation_id.map(|g| g.to_string()),
+            period_start: d.period_start.map(to_db),
+            escalation_id: d.escalation_id.map(|x| x.to_string()),
+            voided_at: None,
+            void_reason: None,
+            recorded_by_role: by.role.clone(),
+            recorded_by_subject: by.subject.clone(),
+            created_at: to_db(d.created_at),
+        }
+    }
+
     fn into_domain(self) -> StoreResult<Decision> {
         Ok(Decision {
             id: parse_id("decision id", &self.id)?,
@@ -298,7 +325,7 @@ impl DecisionWrites<'_, '_> {
             manager,
             organization,
             grants,
-        } = counter(tx.conn(), org, fields.member_id, &fields.action, at)?;
+        } = counter(tx.read_conn()?, org, fields.member_id, &fields.action, at)?;
         if fields.currency != organization.currency {
             return Err(StoreError::Rule(DomainError::invalid(
                 "currency",
@@ -307,18 +334,6 @@ impl DecisionWrites<'_, '_> {
                     organization.currency.as_str()
                 ),
             )));
-        }
-        let mut covered = None;
-        for grant in grants.iter().filter(|g| {
-            g.currency == fields.currency && g.per_decision_limit_minor >= fields.amount_minor
-        }) {
-            let period = grant.period_at(at, organization.timezone);
-            if let Some(used) =
-                consume_budget(tx.conn(), org, grant, period.start, fields.amount_minor)?
-            {
-                covered = Some((grant.id, period.start, grant.budget_minor - used));
-                break;
-            }
         }
         let id = DecisionId::from_uuid(tx.new_uuid());
         let actor = tx.context().actor().clone();
@@ -333,50 +348,85 @@ impl DecisionWrites<'_, '_> {
             touchpoint: fields.touchpoint,
             note: fields.note,
             outcome: Outcome::Approved,
-            delegation_id: covered.map(|(grant, _, _)| grant),
-            period_start: covered.map(|(_, start, _)| start),
+            delegation_id: None,
+            period_start: None,
             escalation_id: None,
             voided: None,
             created_at: at,
         };
-        let mut escalation = None;
-        if covered.is_none() {
-            let assignee = assignee_for(tx.conn(), org, manager, team)?;
-            let raised = Escalation {
-                id: EscalationId::from_uuid(tx.new_uuid()),
-                decision_id: id,
-                member_id: decision.member_id,
-                assignee_member_id: assignee,
-                resolution: None,
-                note: None,
-                response_due_at: Escalation::due(
-                    at,
-                    organization.settings.escalation_response_target_minutes,
-                ),
-                responded_at: None,
-                created_at: at,
+        let mut remaining_minor = None;
+        for grant in grants.iter().filter(|g| {
+            g.currency == decision.currency && g.per_decision_limit_minor >= decision.amount_minor
+        }) {
+            let period = grant.period_at(at, organization.timezone);
+            decision.delegation_id = Some(grant.id);
+            decision.period_start = Some(period.start);
+            let budget = ConsumeBudget {
+                org_id: org.to_string(),
+                delegation_id: grant.id.to_string(),
+                period_start: to_db(period.start),
+                amount_minor: decision.amount_minor,
+                budget_minor: grant.budget_minor,
+                count_limit: grant.max_decisions_per_period,
             };
-            decision.outcome = Outcome::Escalated;
-            decision.escalation_id = Some(raised.id);
-            escalation = Some(raised);
+            let row = DecisionRow::new(org, &decision, &actor);
+            let audit = tx.audit_entry(
+                org,
+                "decision.approved",
+                "decision",
+                &row.id,
+                &serde_json::json!({ "decision": &decision, "escalation": null }),
+            )?;
+            if let Some(used) =
+                tx.sole_statement(|conn| approval::approve(conn, &budget, &row, &audit))?
+            {
+                remaining_minor = Some(grant.budget_minor - used);
+                break;
+            }
         }
-        insert_decision(tx.conn(), org, &decision, &actor)?;
-        if let Some(raised) = &escalation {
-            insert_escalation(tx.conn(), org, raised)?;
+        if remaining_minor.is_some() {
+            return Ok(Decided {
+                decision,
+                remaining_minor,
+                escalation: None,
+            });
         }
-        let action = if escalation.is_some() {
-            "decision.escalated"
-        } else {
-            "decision.approved"
+        decision.delegation_id = None;
+        decision.period_start = None;
+        let assignee = assignee_for(tx.conn()?, org, manager, team)?;
+        let escalation = Escalation {
+            id: EscalationId::from_uuid(tx.new_uuid()),
+            decision_id: id,
+            member_id: decision.member_id,
+            assignee_member_id: assignee,
+            resolution: None,
+            note: None,
+            response_due_at: Escalation::due(
+                at,
+                organization.settings.escalation_response_target_minutes,
+            ),
+            responded_at: None,
+            created_at: at,
         };
+        decision.outcome = Outcome::Escalated;
+        decision.escalation_id = Some(escalation.id);
+        diesel::insert_into(dc::table)
+            .values(DecisionRow::new(org, &decision, &actor))
+            .execute(tx.conn()?)?;
+        insert_escalation(tx.conn()?, org, &escalation)?;
         let data = serde_json::json!({ "decision": &decision, "escalation": &escalation });
-        tx.record(org, action, "decision", &id.to_string(), &data)?;
-        if escalation.is_some() {
-            tx.emit(org, "decision.escalated", &data)?;
-        }
+        tx.record(
+            org,
+            "decision.escalated",
+            "decision",
+            &id.to_string(),
+            &data,
+        )?;
+        tx.emit(org, "decision.escalated", &data)?;
+        let escalation = Some(escalation);
         Ok(Decided {
             decision,
-            remaining_minor: covered.map(|(_, _, remaining)| remaining),
+            remaining_minor: None,
             escalation,
         })
     }
@@ -392,8 +442,8 @@ impl DecisionWrites<'_, '_> {
         reach: Option<&Reach>,
     ) -> StoreResult<Decision> {
         let tx = self.0;
-        lock_row(tx.conn(), Keyed::Decisions, org, &id.to_string())?;
-        let mut decision = find(tx.conn(), org, id)?;
+        lock_row(tx.conn()?, Keyed::Decisions, org, &id.to_string())?;
+        let mut decision = find(tx.conn()?, org, id)?;
         check_acts_for(reach, decision.member_id)?;
         if decision.voided.is_some() {
             return Err(StoreError::Conflict(
@@ -402,8 +452,8 @@ impl DecisionWrites<'_, '_> {
         }
         let at = tx.now();
         if let (Some(grant), Some(start)) = (decision.delegation_id, decision.period_start) {
-            let grant = delegations::find(tx.conn(), org, grant)?;
-            let zone = delegations::zone(tx.conn(), org)?;
+            let grant = delegations::find(tx.conn()?, org, grant)?;
+            let zone = delegations::zone(tx.conn()?, org)?;
             let open = grant.period_at(at, zone).start == start;
             if open {
                 diesel::update(
@@ -416,7 +466,7 @@ impl DecisionWrites<'_, '_> {
                     u::used_minor.eq(u::used_minor - decision.amount_minor),
                     u::decisions.eq(u::decisions - 1),
                 ))
-                .execute(tx.conn())?;
+                .execute(tx.conn()?)?;
             }
         }
         diesel::update(
@@ -428,7 +478,7 @@ impl DecisionWrites<'_, '_> {
             dc::voided_at.eq(Some(to_db(at))),
             dc::void_reason.eq(Some(reason.clone())),
         ))
-        .execute(tx.conn())?;
+        .execute(tx.conn()?)?;
         decision.voided = Some((at, reason.clone()));
         tx.record(
             org,
@@ -452,8 +502,8 @@ impl DecisionWrites<'_, '_> {
         reach: Option<&Reach>,
     ) -> StoreResult<(Escalation, Decision)> {
         let tx = self.0;
-        lock_row(tx.conn(), Keyed::Escalations, org, &id.to_string())?;
-        let mut escalation = find_escalation(tx.conn(), org, id)?;
+        lock_row(tx.conn()?, Keyed::Escalations, org, &id.to_string())?;
+        let mut escalation = find_escalation(tx.conn()?, org, id)?;
         if let Some(reach) = reach
             && escalation.assignee_member_id != Some(reach.member())
         {
@@ -466,7 +516,7 @@ impl DecisionWrites<'_, '_> {
                 "the escalation is already resolved".into(),
             ));
         }
-        if find(tx.conn(), org, escalation.decision_id)?
+        if find(tx.conn()?, org, escalation.decision_id)?
             .voided
             .is_some()
         {
@@ -486,7 +536,7 @@ impl DecisionWrites<'_, '_> {
             e::note.eq(escalation.note.clone()),
             e::responded_at.eq(Some(to_db(at))),
         ))
-        .execute(tx.conn())?;
+        .execute(tx.conn()?)?;
         let outcome = match resolution {
             Resolution::Approved => Outcome::ApprovedByManager,
             Resolution::Rejected => Outcome::Rejected,
@@ -497,8 +547,8 @@ impl DecisionWrites<'_, '_> {
                 .filter(dc::id.eq(escalation.decision_id.to_string())),
         )
         .set(dc::outcome.eq(outcome.as_str()))
-        .execute(tx.conn())?;
-        let mut decision = find(tx.conn(), org, escalation.decision_id)?;
+        .execute(tx.conn()?)?;
+        let mut decision = find(tx.conn()?, org, escalation.decision_id)?;
         decision.outcome = outcome;
         let data = serde_json::json!({ "escalation": &escalation, "decision": &decision });
         tx.record(
@@ -529,38 +579,6 @@ fn find_escalation(conn: &mut DbConn, org: OrgId, id: EscalationId) -> StoreResu
         .select(EscalationRow::as_select())
         .first(conn)?
         .into_domain()
-}
-
-fn insert_decision(
-    conn: &mut DbConn,
-    org: OrgId,
-    d: &Decision,
-    by: &circulo_domain::audit::Actor,
-) -> StoreResult<()> {
-    diesel::insert_into(dc::table)
-        .values(DecisionRow {
-            org_id: org.to_string(),
-            id: d.id.to_string(),
-            member_id: d.member_id.to_string(),
-            team_id: d.team_id.map(|t| t.to_string()),
-            action: d.action.as_str().to_owned(),
-            amount_minor: d.amount_minor,
-            currency: d.currency.as_str().to_owned(),
-            client_ref: d.client_ref.clone(),
-            touchpoint: d.touchpoint.as_str().to_owned(),
-            note: d.note.clone(),
-            outcome: d.outcome.as_str().to_owned(),
-            delegation_id: d.delegation_id.map(|g| g.to_string()),
-            period_start: d.period_start.map(to_db),
-            escalation_id: d.escalation_id.map(|x| x.to_string()),
-            voided_at: None,
-            void_reason: None,
-            recorded_by_role: by.role.clone(),
-            recorded_by_subject: by.subject.clone(),
-            created_at: to_db(d.created_at),
-        })
-        .execute(conn)?;
-    Ok(())
 }
 
 fn insert_escalation(conn: &mut DbConn, org: OrgId, x: &Escalation) -> StoreResult<()> {
@@ -655,27 +673,6 @@ type CounterRow = (
     OrganizationRow,
     Option<DelegationRow>,
 );
-
-/// Counts a decision of `amount` minor units against `grant` in the period starting `start`
-/// ([`ConsumeBudget`]): the period's new total, or `None` when the grant does not cover it.
-fn consume_budget(
-    conn: &mut DbConn,
-    org: OrgId,
-    grant: &Delegation,
-    start: DateTime<Utc>,
-    amount: i64,
-) -> StoreResult<Option<i64>> {
-    Ok(ConsumeBudget {
-        org_id: org.to_string(),
-        delegation_id: grant.id.to_string(),
-        period_start: to_db(start),
-        amount_minor: amount,
-        budget_minor: grant.budget_minor,
-        count_limit: grant.max_decisions_per_period,
-    }
-    .get_result::<i64>(conn)
-    .optional()?)
-}
 
 /// Who answers an escalation: the member's manager, else their team's lead, else the first
 /// owner on the staff (when there is none, owners' tokens answer it).

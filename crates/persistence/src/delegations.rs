@@ -304,10 +304,10 @@ impl DelegationWrites<'_, '_> {
         if reach.is_none()
             && let Some(named) = delegator
         {
-            check_named_delegator(tx.conn(), org, named, fields.delegate())?;
+            check_named_delegator(tx.conn()?, org, named, fields.delegate())?;
         }
-        check_delegate(tx.conn(), org, fields.delegate())?;
-        let organization = organizations::find(tx.conn(), org)?;
+        check_delegate(tx.conn()?, org, fields.delegate())?;
+        let organization = organizations::find(tx.conn()?, org)?;
         if fields.currency() != &organization.currency {
             return Err(StoreError::Rule(DomainError::invalid(
                 "currency",
@@ -325,8 +325,8 @@ impl DelegationWrites<'_, '_> {
         )?;
         diesel::insert_into(d::table)
             .values(DelegationRow::from_domain(org, &grant))
-            .execute(tx.conn())?;
-        let state = states(tx.conn(), org, vec![grant])?.remove(0);
+            .execute(tx.conn()?)?;
+        let state = states(tx.conn()?, org, vec![grant])?.remove(0);
         tx.record(
             org,
             "delegation.created",
@@ -360,7 +360,7 @@ impl DelegationWrites<'_, '_> {
                     .revoked(reason, tx.now())
                     .map_err(|why| StoreError::Conflict(why.to_owned()))
             })?;
-        let state = states(tx.conn(), org, vec![next])?.remove(0);
+        let state = states(tx.conn()?, org, vec![next])?.remove(0);
         let data = snapshot(&state);
         tx.record(
             org,

@@ -384,12 +384,12 @@ impl FeedbackWrites<'_, '_> {
     pub fn give(self, org: OrgId, fields: FeedbackFields, giver: Giver) -> StoreResult<Feedback> {
         let tx = self.0;
         let subject = fields.subject_member_id();
-        check_active_member(tx.conn(), org, subject, "subject_member_id")?;
+        check_active_member(tx.conn()?, org, subject, "subject_member_id")?;
         let me = giver.author.member_id;
         match (fields.kind(), giver.role, me) {
             (FeedbackKind::Client, Role::Owner | Role::Integration, _) => {}
             (FeedbackKind::Client, Role::Manager, Some(me))
-                if manages(tx.conn(), org, me, subject)? => {}
+                if manages(tx.conn()?, org, me, subject)? => {}
             (FeedbackKind::Client, ..) => {
                 return Err(forbidden(
                     "client feedback is recorded by owners, integrations and the subject's managers",
@@ -397,7 +397,7 @@ impl FeedbackWrites<'_, '_> {
             }
             (FeedbackKind::Manager, Role::Owner, _) => {}
             (FeedbackKind::Manager, Role::Manager, Some(me))
-                if manages(tx.conn(), org, me, subject)? => {}
+                if manages(tx.conn()?, org, me, subject)? => {}
             (FeedbackKind::Manager, ..) => {
                 return Err(forbidden(
                     "manager feedback is given by a manager the subject reports to, or an owner",
@@ -409,8 +409,8 @@ impl FeedbackWrites<'_, '_> {
                 ));
             }
             (FeedbackKind::Upward, _, Some(me)) => {
-                if !(manages(tx.conn(), org, subject, me)?
-                    || leads_team_of(tx.conn(), org, subject, me)?)
+                if !(manages(tx.conn()?, org, subject, me)?
+                    || leads_team_of(tx.conn()?, org, subject, me)?)
                 {
                     return Err(invalid_subject(
                         "upward feedback is about someone you report to or your team's lead",
@@ -425,7 +425,7 @@ impl FeedbackWrites<'_, '_> {
                 }
                 // Someone above the subject reads their feedback: as a peer they could pad the
                 // count of anonymous items until a lone one shows.
-                if manages(tx.conn(), org, me, subject)? {
+                if manages(tx.conn()?, org, me, subject)? {
                     return Err(invalid_subject(
                         "you are above this member: give manager feedback instead",
                     ));
@@ -435,7 +435,7 @@ impl FeedbackWrites<'_, '_> {
         let feedback = fields.given(FeedbackId::from_uuid(tx.new_uuid()), giver.author, tx.now());
         diesel::insert_into(f::table)
             .values(FeedbackRow::from_domain(org, &feedback)?)
-            .execute(tx.conn())?;
+            .execute(tx.conn()?)?;
         let notice = feedback.notice();
         tx.record(
             org,

@@ -349,15 +349,15 @@ impl GoalWrites<'_, '_> {
     ) -> StoreResult<GoalReading> {
         let tx = self.0;
         check_manages(reach, fields.owner())?;
-        check_owner(tx.conn(), org, fields.owner())?;
+        check_owner(tx.conn()?, org, fields.owner())?;
         if let Some(parent) = fields.parent_goal_id() {
-            check_parent(tx.conn(), org, None, parent, reach)?;
+            check_parent(tx.conn()?, org, None, parent, reach)?;
         }
         let goal = Goal::created(GoalId::from_uuid(tx.new_uuid()), fields, tx.now());
         diesel::insert_into(g::table)
             .values(GoalRow::from_domain(org, &goal)?)
-            .execute(tx.conn())?;
-        let reading = read_goal(tx.conn(), org, goal)?;
+            .execute(tx.conn()?)?;
+        let reading = read_goal(tx.conn()?, org, goal)?;
         record(tx, org, "goal.created", &reading)?;
         Ok(reading)
     }
@@ -379,14 +379,14 @@ impl GoalWrites<'_, '_> {
             let fields = current.fields().patched(patch)?;
             if fields.owner() != current.owner {
                 check_manages(reach, fields.owner())?;
-                check_owner(tx.conn(), org, fields.owner())?;
+                check_owner(tx.conn()?, org, fields.owner())?;
             }
             if let Some(parent) = fields.parent_goal_id()
                 && fields.parent_goal_id() != current.parent_goal_id
             {
-                check_parent(tx.conn(), org, Some(id), parent, reach)?;
+                check_parent(tx.conn()?, org, Some(id), parent, reach)?;
             }
-            let today = today(tx.conn(), org)?;
+            let today = today(tx.conn()?, org)?;
             let settled = current
                 .replaced(fields, tx.now(), today)
                 .map_err(|reason| StoreError::Conflict(reason.to_owned()))?;
@@ -412,7 +412,7 @@ impl GoalWrites<'_, '_> {
                 .cancelled(tx.now())
                 .map_err(|why| StoreError::Conflict(why.to_owned()))
         })?;
-        let reading = read_goal(tx.conn(), org, next)?;
+        let reading = read_goal(tx.conn()?, org, next)?;
         tx.record(
             org,
             "goal.cancelled",
@@ -447,7 +447,7 @@ impl GoalWrites<'_, '_> {
                     ));
                 }
                 let at = tx.now();
-                let zone = organizations::find(tx.conn(), org)?.timezone;
+                let zone = organizations::find(tx.conn()?, org)?.timezone;
                 let Settled {
                     goal,
                     achieved_now: achieved,
@@ -463,7 +463,7 @@ impl GoalWrites<'_, '_> {
         let check_in = recorded.ok_or_else(|| StoreError::Corrupt("check-in not made".into()))?;
         diesel::insert_into(c::table)
             .values(CheckInRow::from_domain(org, &check_in))
-            .execute(tx.conn())?;
+            .execute(tx.conn()?)?;
         tx.record(org, "goal.checked_in", "goal", &id.to_string(), &check_in)?;
         let reading = finish(tx, org, next, achieved_now, None)?;
         Ok((check_in, reading))
@@ -479,7 +479,7 @@ fn finish(
     achieved_now: bool,
     action: Option<&str>,
 ) -> StoreResult<GoalReading> {
-    let reading = read_goal(tx.conn(), org, goal)?;
+    let reading = read_goal(tx.conn()?, org, goal)?;
     if let Some(action) = action {
         record(tx, org, action, &reading)?;
     }

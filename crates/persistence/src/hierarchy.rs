@@ -85,6 +85,6 @@ impl Db {
 impl WriteTx<'_> {
     /// `member`'s reach in `org`, read in this transaction.
     pub fn reach(&mut self, org: OrgId, member: MemberId) -> StoreResult<Reach> {
-        reach(self.conn(), org, member)
+        reach(self.conn()?, org, member)
     }
 }

@@ -203,15 +203,15 @@ impl MemberWrites<'_, '_> {
         let tx = self.0;
         let external_id = fields.external_id().unwrap_or_default().to_owned();
         // Two PUTs for one new external id must not both insert: the second waits and replaces.
-        lock_external_id(tx.conn(), org, &external_id)?;
+        lock_external_id(tx.conn()?, org, &external_id)?;
         // Locked before it is read, so a concurrent PATCH is waited for, not overwritten or
         // reported as a conflict.
-        lock_member_by_external_id(tx.conn(), org, &external_id)?;
+        lock_member_by_external_id(tx.conn()?, org, &external_id)?;
         let existing = m::table
             .filter(m::org_id.eq(org.to_string()))
             .filter(m::external_id.eq(&external_id))
             .select(m::id)
-            .first::<String>(tx.conn())
+            .first::<String>(tx.conn()?)
             .optional()?;
         match existing {
             Some(id) => {
@@ -235,14 +235,14 @@ impl MemberWrites<'_, '_> {
 
 fn insert(tx: &mut WriteTx<'_>, org: OrgId, fields: MemberFields) -> StoreResult<Member> {
     let id = MemberId::from_uuid(tx.new_uuid());
-    check_references(tx.conn(), org, id, &fields, None)?;
+    check_references(tx.conn()?, org, id, &fields, None)?;
     if let Some(external_id) = fields.external_id() {
-        check_external_id_free(tx.conn(), org, external_id)?;
+        check_external_id_free(tx.conn()?, org, external_id)?;
     }
     let member = Member::created(id, fields, tx.now());
     diesel::insert_into(m::table)
         .values(MemberRow::from_domain(org, &member)?)
-        .execute(tx.conn())?;
+        .execute(tx.conn()?)?;
     record(tx, org, "member.created", &member)?;
     Ok(member)
 }
@@ -259,11 +259,11 @@ fn replace(
     let (current, next) =
         update_versioned::<MembersTable>(tx, org, id, expected, |tx, current| {
             let fields = fields_of(current);
-            check_references(tx.conn(), org, id, &fields, Some(current))?;
+            check_references(tx.conn()?, org, id, &fields, Some(current))?;
             if fields.external_id() != current.external_id.as_deref()
                 && let Some(external_id) = fields.external_id()
             {
-                check_external_id_free(tx.conn(), org, external_id)?;
+                check_external_id_free(tx.conn()?, org, external_id)?;
             }
             Ok(current.replaced(fields, tx.now()))
         })?;

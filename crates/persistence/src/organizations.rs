@@ -86,8 +86,8 @@ impl OrganizationWrites<'_, '_> {
         let org = Organization::created(OrgId::from_uuid(tx.new_uuid()), fields, tx.now());
         diesel::insert_into(o::table)
             .values(OrganizationRow::from_domain(&org))
-            .execute(tx.conn())?;
-        feed::start(tx.conn(), org.id)?;
+            .execute(tx.conn()?)?;
+        feed::start(tx.conn()?, org.id)?;
         record(tx, &org, "organization.created")?;
         Ok(org)
     }

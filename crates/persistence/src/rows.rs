@@ -73,8 +73,8 @@ pub(crate) fn load_versioned<T: Versioned>(
     id: T::Id,
     expected: &Precondition,
 ) -> StoreResult<T::Entity> {
-    T::lock(tx.conn(), org, id)?;
-    let current = T::find(tx.conn(), org, id)?;
+    T::lock(tx.conn()?, org, id)?;
+    let current = T::find(tx.conn()?, org, id)?;
     check_version(expected, T::version(&current))?;
     Ok(current)
 }
@@ -92,7 +92,7 @@ pub(crate) fn update_versioned<T: Versioned>(
     let current = load_versioned::<T>(tx, org, id, expected)?;
     let next = change(tx, &current)?;
     let version = T::version(&current);
-    if T::write(tx.conn(), org, &next, version)? == 0 {
+    if T::write(tx.conn()?, org, &next, version)? == 0 {
         return Err(lost_update(expected, version));
     }
     Ok((current, next))

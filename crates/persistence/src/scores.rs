@@ -287,17 +287,17 @@ impl ScoreWrites<'_, '_> {
         by: &ScoreRecorder,
     ) -> StoreResult<Vec<Result<Recorded, DomainError>>> {
         let tx = self.0;
-        let thresholds = organizations::find(tx.conn(), org)?
+        let thresholds = organizations::find(tx.conn()?, org)?
             .settings
             .low_score_thresholds;
         let mut items: Vec<Result<ScoreFields, DomainError>> = items
             .into_iter()
             .map(|item| item.and_then(|fields| check_may_record(by, &fields).map(|()| fields)))
             .collect();
-        resolve_references(tx.conn(), org, &mut items)?;
+        resolve_references(tx.conn()?, org, &mut items)?;
 
         // Earlier records of the batch's (source, external_id), and repeats within it.
-        let earlier = earlier_records(tx.conn(), org, &items)?;
+        let earlier = earlier_records(tx.conn()?, org, &items)?;
         let mut first_in_batch: HashMap<(String, String), usize> = HashMap::new();
         let mut outcomes: Vec<Option<Result<Recorded, DomainError>>> =
             Vec::with_capacity(items.len());
@@ -341,14 +341,14 @@ impl ScoreWrites<'_, '_> {
             outcomes.push(None);
         }
 
-        let inserted = insert_scores(tx.conn(), org, &fresh)?;
+        let inserted = insert_scores(tx.conn()?, org, &fresh)?;
         let mut created = Vec::with_capacity(fresh.len());
         for (index, score) in fresh {
             if inserted.contains(&score.id.to_string()) {
                 created.push((index, score));
             } else {
                 // Another request recorded the same (source, external_id) and committed meanwhile.
-                let first = find_repeat(tx.conn(), org, &score.fields)?.ok_or_else(|| {
+                let first = find_repeat(tx.conn()?, org, &score.fields)?.ok_or_else(|| {
                     StoreError::Conflict("the score was recorded meanwhile; retry".into())
                 })?;
                 outcomes[index] = Some(Ok(Recorded::Duplicate(first)));

@@ -119,12 +119,12 @@ impl TeamWrites<'_, '_> {
     /// Creates a team; the name must be free and the lead a member of the organization.
     pub fn create(self, org: OrgId, fields: TeamFields) -> StoreResult<Team> {
         let tx = self.0;
-        check_lead(tx.conn(), org, fields.lead_member_id())?;
-        check_name_free(tx.conn(), org, fields.name(), None)?;
+        check_lead(tx.conn()?, org, fields.lead_member_id())?;
+        check_name_free(tx.conn()?, org, fields.name(), None)?;
         let team = Team::created(TeamId::from_uuid(tx.new_uuid()), fields, tx.now());
         diesel::insert_into(t::table)
             .values(TeamRow::from_domain(org, &team))
-            .execute(tx.conn())?;
+            .execute(tx.conn()?)?;
         record(tx, org, "team.created", &team)?;
         Ok(team)
     }
@@ -141,10 +141,10 @@ impl TeamWrites<'_, '_> {
         let (_, next) = update_versioned::<TeamsTable>(tx, org, id, expected, |tx, current| {
             let next = current.replaced(current.fields().patched(patch), tx.now());
             if next.lead_member_id != current.lead_member_id {
-                check_lead(tx.conn(), org, next.lead_member_id)?;
+                check_lead(tx.conn()?, org, next.lead_member_id)?;
             }
             if next.name != current.name {
-                check_name_free(tx.conn(), org, &next.name, Some(id))?;
+                check_name_free(tx.conn()?, org, &next.name, Some(id))?;
             }
             Ok(next)
         })?;
@@ -161,7 +161,7 @@ impl TeamWrites<'_, '_> {
             .filter(m::org_id.eq(org.to_string()))
             .filter(m::team_id.eq(id.to_string()))
             .count()
-            .get_result(tx.conn())?;
+            .get_result(tx.conn()?)?;
         if members > 0 {
             return Err(StoreError::Conflict(format!(
                 "the team still has {members} member(s); move them to another team first"
@@ -172,7 +172,7 @@ impl TeamWrites<'_, '_> {
                 .filter(t::org_id.eq(org.to_string()))
                 .filter(t::id.eq(id.to_string())),
         )
-        .execute(tx.conn())?;
+        .execute(tx.conn()?)?;
         record(tx, org, "team.deleted", &current)
     }
 }

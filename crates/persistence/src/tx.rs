@@ -10,8 +10,8 @@ use serde::Serialize;
 use circulo_domain::OrgId;
 use circulo_domain::audit::Actor;
 
-use crate::conn::{DbConn, underneath};
-use crate::error::StoreResult;
+use crate::conn::{Backend, DbConn, underneath};
+use crate::error::{StoreError, StoreResult};
 use crate::rows::snapshot;
 use crate::schema::{audit_events, outbox_events};
 use crate::time::{date_id, now, to_db, today};
@@ -64,37 +64,127 @@ impl ChangeContext {
     }
 }
 
-/// An open write transaction.
+/// A write transaction. On PostgreSQL it begins at its first statement that needs it
+/// ([`WriteTx::conn`]), so a change that is one statement (an approved decision) commits with
+/// that statement alone; SQLite's begins at once, taking the write lock.
 pub struct WriteTx<'a> {
     conn: &'a mut DbConn,
     ctx: &'a ChangeContext,
+    state: TxState,
 }
 
-// `treat_none_as_default_value = false`: a `None` binds NULL instead of writing DEFAULT, so the
-// INSERT's SQL is the same every time and diesel keeps it prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxState {
+    /// Nothing sent yet, or only reads that need no transaction.
+    NotBegun,
+    /// `BEGIN` sent: committed or rolled back when the change ends.
+    Open,
+    /// The change was made by one statement that committed on its own; nothing may follow it.
+    Done,
+}
+
+/// One audit entry as it is inserted. `treat_none_as_default_value = false`: a `None` binds NULL
+/// instead of writing DEFAULT, so the INSERT's SQL is the same every time and diesel keeps it
+/// prepared.
 #[derive(Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
-struct NewAuditRow<'a> {
-    org_id: String,
-    id: String,
-    occurred_at: chrono::NaiveDateTime,
-    actor_role: &'a str,
-    actor_subject: Option<&'a str>,
-    action: &'a str,
-    entity_type: &'a str,
-    entity_id: &'a str,
-    request_id: Option<&'a str>,
-    changes: Option<&'a str>,
-    feed_after: chrono::NaiveDateTime,
+pub(crate) struct NewAuditRow {
+    pub(crate) org_id: String,
+    pub(crate) id: String,
+    pub(crate) occurred_at: chrono::NaiveDateTime,
+    pub(crate) actor_role: String,
+    pub(crate) actor_subject: Option<String>,
+    pub(crate) action: String,
+    pub(crate) entity_type: String,
+    pub(crate) entity_id: String,
+    pub(crate) request_id: Option<String>,
+    pub(crate) changes: Option<String>,
+    pub(crate) feed_after: chrono::NaiveDateTime,
 }
 
 impl<'a> WriteTx<'a> {
-    pub(crate) fn new(conn: &'a mut DbConn, ctx: &'a ChangeContext) -> Self {
-        Self { conn, ctx }
+    /// Runs `f` as one change on `conn`, committing what it wrote when it succeeds and rolling
+    /// it back when it fails.
+    pub(crate) fn run<T>(
+        conn: &'a mut DbConn,
+        ctx: &'a ChangeContext,
+        f: impl FnOnce(&mut WriteTx<'a>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut tx = Self {
+            conn,
+            ctx,
+            state: TxState::NotBegun,
+        };
+        if tx.conn.backend() == Backend::Sqlite {
+            tx.begin()?;
+        }
+        let result = f(&mut tx);
+        if tx.state != TxState::Open {
+            return result;
+        }
+        match result {
+            Ok(value) => match Manager::commit_transaction(tx.conn) {
+                Ok(()) => Ok(value),
+                Err(commit_error) => {
+                    rollback(tx.conn);
+                    Err(commit_error.into())
+                }
+            },
+            Err(e) => {
+                rollback(tx.conn);
+                Err(e)
+            }
+        }
     }
 
-    pub(crate) fn conn(&mut self) -> &mut DbConn {
-        self.conn
+    fn begin(&mut self) -> StoreResult<()> {
+        match &mut *self.conn {
+            DbConn::Sqlite(inner) => {
+                AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+            }
+            DbConn::Pg(_) => Manager::begin_transaction(self.conn)?,
+        }
+        self.state = TxState::Open;
+        Ok(())
+    }
+
+    /// The connection for a statement of this change, inside its transaction (begun now if it
+    /// has not been).
+    pub(crate) fn conn(&mut self) -> StoreResult<&mut DbConn> {
+        match self.state {
+            TxState::Open => {}
+            TxState::NotBegun => self.begin()?,
+            TxState::Done => {
+                return Err(StoreError::Corrupt(
+                    "a statement after a change that committed on its own".to_owned(),
+                ));
+            }
+        }
+        Ok(self.conn)
+    }
+
+    /// The connection for a read that needs no transaction around it (no lock, no view shared
+    /// with a later statement): inside the transaction if one is open, else on its own.
+    pub(crate) fn read_conn(&mut self) -> StoreResult<&mut DbConn> {
+        if self.state == TxState::Done {
+            return self.conn();
+        }
+        Ok(self.conn)
+    }
+
+    /// Runs `statement`, which is a whole change by itself when it writes (`Some`): inside the
+    /// transaction if one is open, else committing on its own, after which nothing else may be
+    /// written. A `None` wrote nothing, so the change goes on.
+    pub(crate) fn sole_statement<T>(
+        &mut self,
+        statement: impl FnOnce(&mut DbConn) -> StoreResult<Option<T>>,
+    ) -> StoreResult<Option<T>> {
+        let conn = self.read_conn()?;
+        let written = statement(conn)?;
+        if written.is_some() && self.state == TxState::NotBegun {
+            self.state = TxState::Done;
+        }
+        Ok(written)
     }
 
     /// Who is making this change.
@@ -142,45 +232,43 @@ impl<'a> WriteTx<'a> {
         if entities.is_empty() {
             return Ok(());
         }
-        let mut rows = Vec::with_capacity(entities.len());
-        for (entity_id, state) in entities {
-            let changes = snapshot(state)?;
-            // An entry joins the audit feed when the feed is next read (`feed::place`); an
-            // untraced one only after its day, so its place says nothing about its hour.
-            let (id, feed_after) = if self.ctx.traced {
-                (uuid::Uuid::now_v7(), self.ctx.recorded_at())
-            } else {
-                (date_id(), today() + chrono::TimeDelta::days(1))
-            };
-            rows.push((id, feed_after, entity_id, changes));
-        }
-        let occurred_at = to_db(self.ctx.recorded_at());
-        let rows: Vec<NewAuditRow<'_>> = rows
+        let rows = entities
             .iter()
-            .map(|(id, feed_after, entity_id, changes)| NewAuditRow {
-                org_id: org.to_string(),
-                id: id.to_string(),
-                occurred_at,
-                actor_role: &self.ctx.actor.role,
-                actor_subject: self.ctx.actor.subject.as_deref(),
-                action,
-                entity_type,
-                entity_id: entity_id.as_str(),
-                request_id: self.ctx.request_id.as_deref(),
-                changes: Some(changes.as_str()),
-                feed_after: to_db(*feed_after),
-            })
-            .collect();
-        // One row keeps the single-row INSERT diesel prepares; more go in one statement.
-        if let [row] = rows.as_slice() {
-            diesel::insert_into(audit_events::table)
-                .values(row)
-                .execute(self.conn)?;
+            .map(|(entity_id, state)| self.audit_entry(org, action, entity_type, entity_id, state))
+            .collect::<StoreResult<Vec<_>>>()?;
+        insert_audit_entries(self.conn()?, &rows)
+    }
+
+    /// The audit entry recording `action` on `entity_type` `entity_id`, leaving it in `state`,
+    /// as [`Self::record`] writes it: for a statement that writes it alongside its change.
+    pub(crate) fn audit_entry(
+        &self,
+        org: OrgId,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        state: &impl Serialize,
+    ) -> StoreResult<NewAuditRow> {
+        // An entry joins the audit feed when the feed is next read (`feed::place`); an
+        // untraced one only after its day, so its place says nothing about its hour.
+        let (id, feed_after) = if self.ctx.traced {
+            (uuid::Uuid::now_v7(), self.ctx.recorded_at())
         } else {
-            let insert = diesel::insert_into(audit_events::table).values(&rows);
-            underneath!(&mut *self.conn, |c| insert.execute(c))?;
-        }
-        Ok(())
+            (date_id(), today() + chrono::TimeDelta::days(1))
+        };
+        Ok(NewAuditRow {
+            org_id: org.to_string(),
+            id: id.to_string(),
+            occurred_at: to_db(self.ctx.recorded_at()),
+            actor_role: self.ctx.actor.role.clone(),
+            actor_subject: self.ctx.actor.subject.clone(),
+            action: action.to_owned(),
+            entity_type: entity_type.to_owned(),
+            entity_id: entity_id.to_owned(),
+            request_id: self.ctx.request_id.clone(),
+            changes: Some(snapshot(state)?),
+            feed_after: to_db(feed_after),
+        })
     }
 }
 
@@ -250,16 +338,31 @@ impl WriteTx<'_> {
                 deliver_after: to_db(deliver_after),
             });
         }
+        let conn = self.conn()?;
         if let [row] = rows.as_slice() {
             diesel::insert_into(outbox_events::table)
                 .values(row)
-                .execute(self.conn)?;
+                .execute(conn)?;
         } else {
             let insert = diesel::insert_into(outbox_events::table).values(&rows);
-            underneath!(&mut *self.conn, |c| insert.execute(c))?;
+            underneath!(conn, |c| insert.execute(c))?;
         }
         Ok(())
     }
+}
+
+/// Inserts audit entries: one row with the single-row INSERT diesel prepares, more in one
+/// statement.
+pub(crate) fn insert_audit_entries(conn: &mut DbConn, rows: &[NewAuditRow]) -> StoreResult<()> {
+    if let [row] = rows {
+        diesel::insert_into(audit_events::table)
+            .values(row)
+            .execute(conn)?;
+    } else {
+        let insert = diesel::insert_into(audit_events::table).values(rows);
+        underneath!(conn, |c| insert.execute(c))?;
+    }
+    Ok(())
 }
 
 type Manager = <DbConn as Connection>::TransactionManager;
