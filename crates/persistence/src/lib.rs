@@ -4,6 +4,7 @@
 //! (`tx.members()`), so one transaction can make several changes, their audit entries and the
 //! answer to an idempotency key together.
 
+mod announced;
 mod budget;
 mod conn;
 mod db;

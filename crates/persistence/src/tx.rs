@@ -272,15 +272,16 @@ impl<'a> WriteTx<'a> {
     }
 }
 
-#[derive(Insertable)]
+/// One event as it is written to the outbox.
+#[derive(Clone, Insertable)]
 #[diesel(table_name = outbox_events)]
-struct NewOutboxRow<'a> {
-    org_id: String,
-    id: String,
-    event_type: &'a str,
-    payload: String,
-    created_at: chrono::NaiveDateTime,
-    deliver_after: chrono::NaiveDateTime,
+pub(crate) struct NewOutboxRow {
+    pub(crate) org_id: String,
+    pub(crate) id: String,
+    pub(crate) event_type: String,
+    pub(crate) payload: String,
+    pub(crate) created_at: chrono::NaiveDateTime,
+    pub(crate) deliver_after: chrono::NaiveDateTime,
 }
 
 /// An event's body as webhooks deliver it.
@@ -316,38 +317,39 @@ impl WriteTx<'_> {
         if events.is_empty() {
             return Ok(());
         }
+        let rows = events
+            .iter()
+            .map(|(event_type, data)| self.outbox_entry(org, event_type, data))
+            .collect::<StoreResult<Vec<_>>>()?;
+        insert_outbox_entries(self.conn()?, &rows)
+    }
+
+    /// The outbox row announcing `event_type` about `data`, as [`Self::emit`] writes it: for a
+    /// statement that writes it alongside its change.
+    pub(crate) fn outbox_entry(
+        &self,
+        org: OrgId,
+        event_type: &str,
+        data: &impl Serialize,
+    ) -> StoreResult<NewOutboxRow> {
         let created_at = self.ctx.recorded_at();
-        let mut rows = Vec::with_capacity(events.len());
-        for (event_type, data) in events {
-            let (id, deliver_after) = if self.ctx.traced {
-                (uuid::Uuid::now_v7(), self.ctx.recorded_at())
-            } else {
-                (date_id(), today() + chrono::TimeDelta::days(1))
-            };
-            let payload = snapshot(&Envelope {
+        let (id, deliver_after) = if self.ctx.traced {
+            (uuid::Uuid::now_v7(), created_at)
+        } else {
+            (date_id(), today() + chrono::TimeDelta::days(1))
+        };
+        Ok(NewOutboxRow {
+            org_id: org.to_string(),
+            id: id.to_string(),
+            event_type: event_type.to_owned(),
+            payload: snapshot(&Envelope {
                 event_type,
                 timestamp: created_at,
                 data,
-            })?;
-            rows.push(NewOutboxRow {
-                org_id: org.to_string(),
-                id: id.to_string(),
-                event_type,
-                payload,
-                created_at: to_db(created_at),
-                deliver_after: to_db(deliver_after),
-            });
-        }
-        let conn = self.conn()?;
-        if let [row] = rows.as_slice() {
-            diesel::insert_into(outbox_events::table)
-                .values(row)
-                .execute(conn)?;
-        } else {
-            let insert = diesel::insert_into(outbox_events::table).values(&rows);
-            underneath!(conn, |c| insert.execute(c))?;
-        }
-        Ok(())
+            })?,
+            created_at: to_db(created_at),
+            deliver_after: to_db(deliver_after),
+        })
     }
 }
 
@@ -360,6 +362,20 @@ pub(crate) fn insert_audit_entries(conn: &mut DbConn, rows: &[NewAuditRow]) -> S
             .execute(conn)?;
     } else {
         let insert = diesel::insert_into(audit_events::table).values(rows);
+        underneath!(conn, |c| insert.execute(c))?;
+    }
+    Ok(())
+}
+
+/// Writes events to the outbox: one row with the single-row INSERT diesel prepares, more in one
+/// statement.
+pub(crate) fn insert_outbox_entries(conn: &mut DbConn, rows: &[NewOutboxRow]) -> StoreResult<()> {
+    if let [row] = rows {
+        diesel::insert_into(outbox_events::table)
+            .values(row)
+            .execute(conn)?;
+    } else {
+        let insert = diesel::insert_into(outbox_events::table).values(rows);
         underneath!(conn, |c| insert.execute(c))?;
     }
     Ok(())

@@ -11,6 +11,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::DecisionRow;
+use crate::announced::push_audit_from;
 use crate::budget::ConsumeBudget;
 use crate::conn::DbConn;
 use crate::error::StoreResult;
@@ -111,34 +112,9 @@ impl QueryFragment<Pg> for Approve<'_> {
         out.push_bind_param::<Nullable<Text>, _>(&d.recorded_by_subject)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&d.created_at)?;
-        let a = self.audit;
-        out.push_sql(
-            " FROM used), audit AS (INSERT INTO audit_events (org_id, id, occurred_at, \
-             actor_role, actor_subject, action, entity_type, entity_id, request_id, changes, \
-             feed_after) SELECT ",
-        );
-        out.push_bind_param::<Text, _>(&a.org_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&a.id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&a.occurred_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&a.actor_role)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&a.actor_subject)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&a.action)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&a.entity_type)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&a.entity_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&a.request_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&a.changes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&a.feed_after)?;
-        out.push_sql(" FROM used) SELECT used_minor FROM used");
+        out.push_sql(" FROM used), audit AS (");
+        push_audit_from(out.reborrow(), self.audit, "used")?;
+        out.push_sql(") SELECT used_minor FROM used");
         Ok(())
     }
 }
