@@ -163,13 +163,9 @@ fn db_text(t: DateTime<Utc>) -> String {
     to_db(clamp(t)).format("%F %T%.f").to_string()
 }
 
-/// The satisfaction aggregate, grouped by `{group}`: `$1` the organization, `$2` the periods as
-/// a JSON array of `[start, end]` (`{periods}` reads it), `$3` the audience, `$4` the instrument
-/// (any when NULL), `$5`/`$6` the whole window. The periods drive the join, so each is one range
-/// of the index on `(org_id, occurred_at)`.
-const SATISFACTION: &str = "\
-WITH periods AS MATERIALIZED ({periods}) \
-SELECT p.start AS period_start, {group} AS grp, COUNT(*) AS n, \
+/// The satisfaction figures of the scores `s` in each group, in both dialects.
+const FIGURES: &str = "\
+    COUNT(*) AS n, \
     SUM(CASE WHEN s.instrument = 'csat' THEN 1 ELSE 0 END) AS csat_n, \
     SUM(CASE WHEN s.instrument = 'csat' AND s.score >= 4 THEN 1 ELSE 0 END) AS csat_satisfied, \
     SUM(CASE WHEN s.instrument = 'nps' THEN 1 ELSE 0 END) AS nps_n, \
@@ -182,14 +178,46 @@ SELECT p.start AS period_start, {group} AS grp, COUNT(*) AS n, \
     AVG(CAST(s.icare_culture AS {real})) AS icare_culture, \
     AVG(CAST(s.icare_attention AS {real})) AS icare_attention, \
     AVG(CAST(s.icare_response AS {real})) AS icare_response, \
-    AVG(CAST(s.icare_empathy AS {real})) AS icare_empathy \
-FROM periods p \
-JOIN satisfaction_scores s ON s.org_id = $1 AND s.occurred_at >= p.start AND s.occurred_at < p.stop \
-WHERE s.audience = $3 AND ($4 IS NULL OR s.instrument = $4) \
-  AND s.occurred_at >= $5 AND s.occurred_at < $6 \
+    AVG(CAST(s.icare_empathy AS {real})) AS icare_empathy";
+
+/// The scores a satisfaction report counts: `$1` the organization, `$3` the audience, `$4` the
+/// instrument (any when NULL), `$5`/`$6` the whole window.
+const IN_WINDOW: &str = "s.org_id = $1 AND s.audience = $3 AND ($4 IS NULL OR s.instrument = $4) \
+    AND s.occurred_at >= $5 AND s.occurred_at < $6";
+
+/// The satisfaction aggregate on PostgreSQL, grouped by `{group}`; `$2` holds the periods as a
+/// JSON array of `[start, end]`. The periods tile the window (each ends where the next starts,
+/// `report::periods`), so a score's period is the last one starting at or before it:
+/// `width_bucket` finds it by binary search over the starts, in one parallel pass over the
+/// window's scores. Joining the periods to the scores instead read the window one index range
+/// per period, a heap fetch per row: 7.3 s for a year of two million scores, where this takes
+/// 0.75 s for a year of one million. The periods are a function scan, not a CTE, so the
+/// planner expects few groups and hashes them instead of sorting a million rows to disk.
+const SATISFACTION_PG: &str = "\
+SELECT p.start AS period_start, {group} AS grp, {figures} \
+FROM satisfaction_scores s \
+JOIN ( \
+    SELECT CAST(e->>0 AS timestamp) AS start, i \
+    FROM jsonb_array_elements(CAST($2 AS jsonb)) WITH ORDINALITY AS periods(e, i)) p \
+  ON p.i = width_bucket(s.occurred_at, ARRAY( \
+    SELECT CAST(e->>0 AS timestamp) \
+    FROM jsonb_array_elements(CAST($2 AS jsonb)) WITH ORDINALITY AS starts(e, i) ORDER BY i)) \
+WHERE {window} \
 GROUP BY p.start, {group} ORDER BY p.start, {group}";
 
-/// [`SATISFACTION`] for `conn`'s database and `group_by`.
+/// The satisfaction aggregate on SQLite, grouped by `{group}`; `$2` holds the periods as a JSON
+/// array of `[start, end]`, each joined to its range of the index on `(org_id, occurred_at)`.
+const SATISFACTION_SQLITE: &str = "\
+WITH periods AS MATERIALIZED ( \
+    SELECT json_extract(value, '$[0]') AS start, json_extract(value, '$[1]') AS stop \
+    FROM json_each($2)) \
+SELECT p.start AS period_start, {group} AS grp, {figures} \
+FROM periods p \
+JOIN satisfaction_scores s ON s.occurred_at >= p.start AND s.occurred_at < p.stop \
+WHERE {window} \
+GROUP BY p.start, {group} ORDER BY p.start, {group}";
+
+/// The satisfaction aggregate for `conn`'s database and `group_by`.
 fn satisfaction_sql(conn: &DbConn, group_by: GroupBy) -> String {
     // A closed set of column names, never a client's text.
     let group = match group_by {
@@ -198,17 +226,14 @@ fn satisfaction_sql(conn: &DbConn, group_by: GroupBy) -> String {
         GroupBy::Team => "s.team_id",
         GroupBy::Touchpoint => "s.touchpoint",
     };
-    let periods = match conn {
-        DbConn::Pg(_) => {
-            "SELECT (e->>0)::timestamp AS start, (e->>1)::timestamp AS stop \
-             FROM jsonb_array_elements(CAST($2 AS jsonb)) AS e"
-        }
-        DbConn::Sqlite(_) => {
-            "SELECT json_extract(value, '$[0]') AS start, json_extract(value, '$[1]') AS stop \
-             FROM json_each($2)"
-        }
+    let statement = match conn {
+        DbConn::Pg(_) => SATISFACTION_PG,
+        DbConn::Sqlite(_) => SATISFACTION_SQLITE,
     };
-    for_backend(conn, &SATISFACTION.replace("{periods}", periods)).replace("{group}", group)
+    let statement = statement
+        .replace("{figures}", FIGURES)
+        .replace("{window}", IN_WINDOW);
+    for_backend(conn, &statement).replace("{group}", group)
 }
 
 /// One team of the mirror report: how it is treated beside how it treats clients.
