@@ -18,6 +18,7 @@ mod rows;
 mod schema;
 mod time;
 mod tx;
+mod unnest;
 mod url;
 mod writers;
 

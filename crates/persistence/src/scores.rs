@@ -11,6 +11,7 @@ mod recording;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use circulo_domain::feedback::Touchpoint;
 use circulo_domain::organization::LowScoreThresholds;
@@ -28,6 +29,7 @@ use crate::schema::{
     decisions as dc, members as m, organizations as o, satisfaction_scores as s, teams as t,
 };
 use crate::time::{from_db, to_db};
+use crate::unnest::unnest_insert;
 
 #[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = s, treat_none_as_default_value = false)]
@@ -671,6 +673,8 @@ fn insert_scores(
             .do_nothing()
             .returning(s::id);
         underneath!(conn, |c| insert.get_results(c))?
+    } else if let DbConn::Pg(pg) = conn {
+        ScoreColumns::of(&rows).get_results(pg)?
     } else {
         let insert = diesel::insert_into(s::table)
             .values(&rows)
@@ -680,6 +684,39 @@ fn insert_scores(
         underneath!(conn, |c| insert.get_results(c))?
     };
     Ok(ids.into_iter().collect())
+}
+
+unnest_insert! {
+    /// A batch's scores as columns, yielding to any row of the same `(source, external_id)`.
+    ScoreColumns: ScoreRow => "satisfaction_scores",
+        "ON CONFLICT (org_id, source, external_id) DO NOTHING RETURNING id", {
+        org_id: Text => String,
+        id: Text => String,
+        audience: Text => String,
+        instrument: Text => String,
+        score: Integer => i32,
+        member_id: Nullable<Text> => Option<String>,
+        team_id: Nullable<Text> => Option<String>,
+        client_ref: Nullable<Text> => Option<String>,
+        touchpoint: Text => String,
+        occurred_at: Timestamp => NaiveDateTime,
+        source: Text => String,
+        external_id: Nullable<Text> => Option<String>,
+        comment: Nullable<Text> => Option<String>,
+        icare_ideal: Nullable<Integer> => Option<i32>,
+        icare_culture: Nullable<Integer> => Option<i32>,
+        icare_attention: Nullable<Integer> => Option<i32>,
+        icare_response: Nullable<Integer> => Option<i32>,
+        icare_empathy: Nullable<Integer> => Option<i32>,
+        decision_id: Nullable<Text> => Option<String>,
+        recorded_by_role: Nullable<Text> => Option<String>,
+        recorded_by_subject: Nullable<Text> => Option<String>,
+        created_at: Timestamp => NaiveDateTime,
+    }
+}
+
+impl diesel::query_builder::Query for ScoreColumns {
+    type SqlType = Text;
 }
 
 /// What the audit log and events carry of a score: all of a client score; of an employee score

@@ -10,11 +10,14 @@ use serde::Serialize;
 use circulo_domain::OrgId;
 use circulo_domain::audit::Actor;
 
-use crate::conn::{Backend, DbConn, underneath};
+use diesel::sql_types::{Nullable, Text, Timestamp};
+
+use crate::conn::{Backend, DbConn};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::snapshot;
 use crate::schema::{audit_events, outbox_events};
 use crate::time::{date_id, now, to_db, today};
+use crate::unnest::unnest_insert;
 
 /// Who makes a change and in which request.
 #[derive(Debug, Clone)]
@@ -354,29 +357,72 @@ impl WriteTx<'_> {
 }
 
 /// Inserts audit entries: one row with the single-row INSERT diesel prepares, more in one
-/// statement.
+/// statement (arrays on PostgreSQL).
 pub(crate) fn insert_audit_entries(conn: &mut DbConn, rows: &[NewAuditRow]) -> StoreResult<()> {
-    if let [row] = rows {
-        diesel::insert_into(audit_events::table)
-            .values(row)
-            .execute(conn)?;
-    } else {
-        let insert = diesel::insert_into(audit_events::table).values(rows);
-        underneath!(conn, |c| insert.execute(c))?;
+    match (rows, &mut *conn) {
+        ([row], _) => {
+            diesel::insert_into(audit_events::table)
+                .values(row)
+                .execute(conn)?;
+        }
+        (rows, DbConn::Pg(pg)) => {
+            AuditColumns::of(rows).execute(pg)?;
+        }
+        (rows, DbConn::Sqlite(lite)) => {
+            diesel::insert_into(audit_events::table)
+                .values(rows)
+                .execute(lite)?;
+        }
     }
     Ok(())
+}
+
+unnest_insert! {
+    /// Audit entries as columns.
+    AuditColumns: NewAuditRow => "audit_events", "", {
+        org_id: Text => String,
+        id: Text => String,
+        occurred_at: Timestamp => chrono::NaiveDateTime,
+        actor_role: Text => String,
+        actor_subject: Nullable<Text> => Option<String>,
+        action: Text => String,
+        entity_type: Text => String,
+        entity_id: Text => String,
+        request_id: Nullable<Text> => Option<String>,
+        changes: Nullable<Text> => Option<String>,
+        feed_after: Timestamp => chrono::NaiveDateTime,
+    }
+}
+
+unnest_insert! {
+    /// Outbox events as columns.
+    OutboxColumns: NewOutboxRow => "outbox_events", "", {
+        org_id: Text => String,
+        id: Text => String,
+        event_type: Text => String,
+        payload: Text => String,
+        created_at: Timestamp => chrono::NaiveDateTime,
+        deliver_after: Timestamp => chrono::NaiveDateTime,
+    }
 }
 
 /// Writes events to the outbox: one row with the single-row INSERT diesel prepares, more in one
 /// statement.
 pub(crate) fn insert_outbox_entries(conn: &mut DbConn, rows: &[NewOutboxRow]) -> StoreResult<()> {
-    if let [row] = rows {
-        diesel::insert_into(outbox_events::table)
-            .values(row)
-            .execute(conn)?;
-    } else {
-        let insert = diesel::insert_into(outbox_events::table).values(rows);
-        underneath!(conn, |c| insert.execute(c))?;
+    match (rows, &mut *conn) {
+        ([row], _) => {
+            diesel::insert_into(outbox_events::table)
+                .values(row)
+                .execute(conn)?;
+        }
+        (rows, DbConn::Pg(pg)) => {
+            OutboxColumns::of(rows).execute(pg)?;
+        }
+        (rows, DbConn::Sqlite(lite)) => {
+            diesel::insert_into(outbox_events::table)
+                .values(rows)
+                .execute(lite)?;
+        }
     }
     Ok(())
 }
