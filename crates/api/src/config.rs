@@ -299,7 +299,7 @@ impl Config {
 
 /// Four connections per core: enough to keep the database busy while some requests are in
 /// HTTP or JSON, few enough that they do not contend for the cores. On two cores, 8 connections
-/// served 30 % more decisions than 16, with a third of the p99 (`bench/decisions.sh`).
+/// served about 30 % more decisions than 16, with half the p99 (`bench/decisions.sh`).
 fn default_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     u32::try_from(cores * 4).unwrap_or(u32::MAX).clamp(4, 64)
