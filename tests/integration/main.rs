@@ -49,3 +49,6 @@ mod scores;
 mod secrets;
 mod teams;
 mod untraced;
+mod webhook_delivery;
+mod webhook_events;
+mod webhooks;

@@ -7,7 +7,10 @@ use clap::{Args, Parser, Subcommand};
 
 use circulo_persistence::{DatabaseUrl, Deadlines, PoolOptions};
 
+use circulo_domain::webhook::RetryPolicy;
+
 use crate::auth::JwksTiming;
+use crate::webhooks::WebhookSettings;
 
 /// The `circulo` command line.
 #[derive(Debug, Parser)]
@@ -103,6 +106,25 @@ pub struct ServeArgs {
     /// write).
     #[arg(long, env = "CIRCULO_DB_LOCK_TIMEOUT_MS", default_value_t = 3_000)]
     pub db_lock_timeout_ms: u64,
+    /// Let webhooks reach private, loopback and link-local addresses, over plain http too: for
+    /// development and tests only.
+    #[arg(long, env = "CIRCULO_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// The wait before a failed delivery's first retry, in milliseconds (at most 30,000); each
+    /// later wait doubles, up to an hour.
+    #[arg(long, env = "CIRCULO_WEBHOOK_FIRST_RETRY_MS", default_value_t = 10_000)]
+    pub webhook_first_retry_ms: u64,
+    /// How long a failed delivery is retried, and how long an endpoint may fail every delivery
+    /// before it is disabled, in seconds.
+    #[arg(
+        long,
+        env = "CIRCULO_WEBHOOK_GIVE_UP_AFTER_SECONDS",
+        default_value_t = 86_400
+    )]
+    pub webhook_give_up_after_seconds: u64,
+    /// Whether this process delivers webhooks; `false` leaves delivery to other replicas.
+    #[arg(long, env = "CIRCULO_WEBHOOK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_worker: bool,
 }
 
 /// Settings of `token`.
@@ -172,6 +194,8 @@ pub struct Config {
     pub auth: AuthSettings,
     /// How long a request head may take to arrive, from its first byte.
     pub request_head_timeout: Duration,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookSettings,
 }
 
 /// A setting that cannot be used, named by its environment variable.
@@ -293,6 +317,24 @@ impl Config {
             },
             auth: common.auth()?,
             request_head_timeout: Duration::from_secs(10),
+            webhooks: WebhookSettings {
+                allow_private: serve.webhook_allow_private,
+                retry: RetryPolicy {
+                    first_wait: Duration::from_millis(within(
+                        "CIRCULO_WEBHOOK_FIRST_RETRY_MS",
+                        serve.webhook_first_retry_ms,
+                        30_000,
+                    )?),
+                    give_up_after: Duration::from_secs(within(
+                        "CIRCULO_WEBHOOK_GIVE_UP_AFTER_SECONDS",
+                        serve.webhook_give_up_after_seconds,
+                        30 * 86_400,
+                    )?),
+                    ..RetryPolicy::default()
+                },
+                deliver: serve.webhook_worker,
+                ..WebhookSettings::default()
+            },
         })
     }
 }

@@ -1,13 +1,16 @@
 //! Background work that runs with the server, on every replica (each job is idempotent): the
-//! purge of expired idempotency keys now, the outbox's delivery later. Jobs start with
-//! [`crate::start`] and stop when the server stops.
+//! outbox's delivery to webhooks, and hourly purges of expired idempotency keys and of old
+//! delivery records. Jobs start with [`crate::start`] and stop when the server stops.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use circulo_domain::webhook::DELIVERY_RETENTION;
 use circulo_persistence::{Db, StoreResult};
+
+use crate::webhooks::{WebhookSettings, worker};
 
 /// How often each job runs.
 const EVERY: Duration = Duration::from_secs(3600);
@@ -19,15 +22,31 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    /// Starts every job; each runs once at once, then every hour.
-    pub fn start(db: &Db) -> Self {
+    /// Starts the webhook delivery worker and the purges; each purge runs once at once, then
+    /// every hour.
+    pub fn start(db: &Db, webhooks: WebhookSettings) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let tasks = vec![spawn(
-            "purge expired idempotency keys",
-            db.clone(),
-            stopped,
-            |db| db.purge_expired_idempotency_keys(),
-        )];
+        let mut tasks = vec![
+            spawn(
+                "purge expired idempotency keys",
+                db.clone(),
+                stopped.clone(),
+                |db| db.purge_expired_idempotency_keys(),
+            ),
+            spawn(
+                "prune old webhook deliveries",
+                db.clone(),
+                stopped.clone(),
+                |db| {
+                    let retention = chrono::TimeDelta::from_std(DELIVERY_RETENTION)
+                        .unwrap_or(chrono::TimeDelta::MAX);
+                    db.prune_deliveries(chrono::Utc::now() - retention)
+                },
+            ),
+        ];
+        if webhooks.deliver {
+            tasks.push(tokio::spawn(worker::run(db.clone(), webhooks, stopped)));
+        }
         Self { stop, tasks }
     }
 

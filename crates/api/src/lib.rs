@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod secret;
 pub mod server;
 pub mod state;
+pub mod webhooks;
 pub mod write;
 
 pub use config::{AuthSettings, Config};

@@ -9,6 +9,7 @@ use circulo_persistence::{Db, StoreResult};
 use crate::auth::{Caller, TokenVerifier};
 use crate::error::ApiError;
 use crate::middleware::metrics::Metrics;
+use crate::webhooks::WebhookSettings;
 
 /// Application state, one per server, cloned into each worker.
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Keys the hash of the caller in an untraced change's idempotency record
     /// ([`crate::secret::untraced_key`]).
     pub untraced_key: Arc<[u8]>,
+    /// How webhooks are delivered, and what their URLs may reach.
+    pub webhooks: WebhookSettings,
 }
 
 /// Organizations this process has seen in the database. Organizations are never deleted, so a

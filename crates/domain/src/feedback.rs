@@ -124,8 +124,14 @@ pub struct Feedback {
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
 pub enum FeedbackNotice<'a> {
-    /// Named feedback, as it is.
-    Named(&'a Feedback),
+    /// Named feedback, as it is, with its date as the API shows it.
+    Named {
+        /// The feedback.
+        #[serde(flatten)]
+        feedback: &'a Feedback,
+        /// Its date.
+        created_on: NaiveDate,
+    },
     /// Anonymous feedback, without its content.
     Anonymous {
         /// Its id.
@@ -153,7 +159,10 @@ impl Feedback {
                 created_on: self.created_at.date_naive(),
             }
         } else {
-            FeedbackNotice::Named(self)
+            FeedbackNotice::Named {
+                feedback: self,
+                created_on: self.created_at.date_naive(),
+            }
         }
     }
 }

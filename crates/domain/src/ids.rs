@@ -110,3 +110,11 @@ mod tests {
         assert!("not-a-uuid".parse::<OrgId>().is_err());
     }
 }
+id_type!(
+    /// A webhook subscription.
+    WebhookId
+);
+id_type!(
+    /// One event's delivery to one webhook subscription.
+    WebhookDeliveryId
+);

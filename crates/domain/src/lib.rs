@@ -1,6 +1,7 @@
 //! Circulo's domain: the values the service accepts, always valid once constructed, and the rules
 //! that decide who may do what. Nothing here performs I/O or knows about HTTP or SQL.
 
+pub mod address;
 pub mod audit;
 pub mod decision;
 pub mod delegation;
@@ -21,10 +22,11 @@ pub mod team;
 pub mod text;
 pub mod timestamp;
 pub mod version;
+pub mod webhook;
 pub mod window;
 
 pub use error::{DomainError, DomainResult};
 pub use ids::{
     CheckInId, DecisionId, DelegationId, EscalationId, FeedbackId, GoalId, MemberId, OrgId,
-    ScoreId, TeamId,
+    ScoreId, TeamId, WebhookDeliveryId, WebhookId,
 };

@@ -103,6 +103,8 @@ pub enum Permission {
     ReadScores,
     /// Read reports.
     ReadReports,
+    /// Subscribe other systems to events and read their deliveries (owners).
+    ManageWebhooks,
 }
 
 /// The longest token subject accepted.
@@ -218,6 +220,7 @@ impl Principal {
                 self.has_any(&[Scope::ScoresRead, Scope::ScoresWrite])
             }
             (Role::Integration, P::ReadReports) => self.scopes.contains(&Scope::ReportsRead),
+            (Role::Integration, P::ManageWebhooks) => self.scopes.contains(&Scope::WebhooksManage),
             (Role::Integration, P::ManageOrganization) => false,
         }
     }
@@ -276,6 +279,9 @@ fn forbidden_reason(permission: Permission) -> &'static str {
         }
         Permission::ReadReports => {
             "reading reports needs the owner or manager role or the reports:read scope"
+        }
+        Permission::ManageWebhooks => {
+            "managing webhooks needs the owner role or the webhooks:manage scope"
         }
     }
 }

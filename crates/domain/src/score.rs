@@ -78,6 +78,17 @@ pub struct IcareScores {
     pub empathy: Option<i32>,
 }
 
+fn icare_or_null<S: serde::Serializer>(
+    icare: &IcareScores,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    if icare.is_empty() {
+        serializer.serialize_none()
+    } else {
+        icare.serialize(serializer)
+    }
+}
+
 impl IcareScores {
     /// Whether no sub-score is given.
     pub fn is_empty(&self) -> bool {
@@ -159,7 +170,8 @@ pub struct ScoreFields {
     pub external_id: Option<String>,
     /// What the giver said.
     pub comment: Option<String>,
-    /// I-CARE sub-scores.
+    /// I-CARE sub-scores; `null` when none is given, as the API shows them.
+    #[serde(serialize_with = "icare_or_null")]
     pub icare: IcareScores,
     /// The decision made in that contact (client scores only).
     pub decision_id: Option<DecisionId>,
@@ -266,7 +278,9 @@ pub struct Score {
     /// What was recorded.
     #[serde(flatten)]
     pub fields: ScoreFields,
-    /// Who recorded it; `None` for employee scores.
+    /// Who recorded it; `None` for employee scores. Not part of the score as the API and its
+    /// events show it: the audit log names who recorded it.
+    #[serde(skip_serializing)]
     pub recorded_by: Option<Recorder>,
     /// When it was recorded (an employee score's: its day).
     #[serde(serialize_with = "timestamp::rfc3339")]

@@ -414,7 +414,10 @@ impl DecisionWrites<'_, '_> {
             .values(DecisionRow::new(org, &decision, &actor))
             .execute(tx.conn()?)?;
         insert_escalation(tx.conn()?, org, &escalation)?;
-        let data = serde_json::json!({ "decision": &decision, "escalation": &escalation });
+        let data = serde_json::json!({
+            "decision": shown(&decision)?,
+            "escalation": shown_escalation(&escalation, tx.now())?,
+        });
         tx.record(
             org,
             "decision.escalated",
@@ -550,7 +553,10 @@ impl DecisionWrites<'_, '_> {
         .execute(tx.conn()?)?;
         let mut decision = find(tx.conn()?, org, escalation.decision_id)?;
         decision.outcome = outcome;
-        let data = serde_json::json!({ "escalation": &escalation, "decision": &decision });
+        let data = serde_json::json!({
+            "escalation": shown_escalation(&escalation, tx.now())?,
+            "decision": shown(&decision)?,
+        });
         tx.record(
             org,
             "escalation.resolved",
@@ -739,4 +745,29 @@ fn check_sees_escalation(reach: Option<&Reach>, x: &Escalation) -> StoreResult<(
         }
         _ => Ok(()),
     }
+}
+
+/// A decision as the API shows it, for its events and audit entries: with whether it was voided.
+fn shown(decision: &Decision) -> StoreResult<serde_json::Value> {
+    let mut value =
+        serde_json::to_value(decision).map_err(|e| corrupt("decision", &e.to_string()))?;
+    value["voided"] = decision.voided.is_some().into();
+    value["void_reason"] = decision.voided.as_ref().map(|(_, why)| why.clone()).into();
+    Ok(value)
+}
+
+/// An escalation as the API shows it at `now`: with its status, response time and whether it
+/// is overdue.
+fn shown_escalation(escalation: &Escalation, now: DateTime<Utc>) -> StoreResult<serde_json::Value> {
+    let mut value =
+        serde_json::to_value(escalation).map_err(|e| corrupt("escalation", &e.to_string()))?;
+    value["status"] = if escalation.resolution.is_some() {
+        "resolved"
+    } else {
+        "open"
+    }
+    .into();
+    value["response_seconds"] = escalation.response_seconds().into();
+    value["overdue"] = escalation.overdue_at(now).into();
+    Ok(value)
 }

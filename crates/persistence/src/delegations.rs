@@ -388,16 +388,23 @@ pub(crate) fn snapshot(state: &DelegationState) -> serde_json::Value {
         "budget_minor": g.budget_minor,
         "budget_period": g.budget_period,
         "max_decisions_per_period": g.max_decisions_per_period,
-        "valid_from": g.valid_from.to_rfc3339(),
-        "valid_until": g.valid_until.map(|t| t.to_rfc3339()),
+        "valid_from": stamp(g.valid_from),
+        "valid_until": g.valid_until.map(stamp),
         "rationale": g.rationale,
         "status": state.status,
         "revoke_reason": g.revoked.as_ref().map(|(_, why)| why),
         "used_minor": state.used_minor,
         "remaining_minor": state.remaining_minor,
+        "period_start": stamp(state.period.start),
         "decisions_in_period": state.decisions_in_period,
         "version": g.revision.version,
+        "created_at": stamp(g.revision.created_at),
     })
+}
+
+/// A time as the API writes it: UTC, to the microsecond, `Z`.
+fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 pub(crate) fn find(conn: &mut DbConn, org: OrgId, id: DelegationId) -> StoreResult<Delegation> {

@@ -27,8 +27,8 @@ pub(crate) fn for_backend(conn: &DbConn, sql: &str) -> String {
 
 /// One statement, in both dialects.
 pub(crate) struct Dialects {
-    postgres: &'static str,
-    sqlite: &'static str,
+    pub(crate) postgres: &'static str,
+    pub(crate) sqlite: &'static str,
 }
 
 impl Dialects {

@@ -33,6 +33,7 @@ pub mod organizations;
 pub mod reports;
 pub mod scores;
 pub mod teams;
+pub mod webhooks;
 
 pub use audit::AuditFilter;
 pub use conn::{Backend, DbConn, Deadlines};

@@ -24,6 +24,7 @@ pub(crate) enum Keyed {
     Delegations,
     Decisions,
     Escalations,
+    Webhooks,
 }
 
 /// Locks one row until the transaction ends (a missing row locks nothing).
@@ -40,6 +41,9 @@ pub(crate) fn lock_row(conn: &mut DbConn, table: Keyed, org: OrgId, id: &str) ->
         }
         Keyed::Decisions => {
             "SELECT id FROM decisions WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE"
+        }
+        Keyed::Webhooks => {
+            "SELECT id FROM webhooks WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE"
         }
         Keyed::Escalations => {
             "SELECT id FROM escalations WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE"

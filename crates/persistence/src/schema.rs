@@ -256,6 +256,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        retry_until -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_response_code -> Nullable<Integer>,
+        last_response_excerpt -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     teams,
@@ -269,4 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     decisions,
     escalations,
     satisfaction_scores,
+    outbox_events,
+    webhooks,
+    webhook_deliveries,
 );

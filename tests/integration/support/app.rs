@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use circulo_api::auth::JwksTiming;
 use circulo_api::auth::{MintRequest, mint_hs256};
+use circulo_api::webhooks::WebhookSettings;
 use circulo_api::{AuthSettings, Config};
+use circulo_domain::webhook::RetryPolicy;
 use circulo_persistence::{DatabaseUrl, Deadlines, PoolOptions};
 
 use super::database::{Backend, TestDatabase};
@@ -22,7 +24,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub config: Config,
     handle: actix_web::dev::ServerHandle,
-    _database: TestDatabase,
+    database_url: String,
+    /// The database this app created, dropped with it; `None` for a replica of another app.
+    _database: Option<TestDatabase>,
 }
 
 /// A response read in full.
@@ -137,8 +141,23 @@ pub fn is_utc_timestamp(value: &Value) -> bool {
 impl TestApp {
     pub async fn spawn(backend: Backend, configure: &impl Fn(&mut Config)) -> Self {
         let database = TestDatabase::create(backend);
+        let url = database.url().to_owned();
+        Self::start(backend, &url, Some(database), configure)
+    }
+
+    /// Another server on `other`'s database, as a second replica is.
+    pub async fn spawn_beside(other: &TestApp, configure: &impl Fn(&mut Config)) -> Self {
+        Self::start(other.backend, &other.database_url, None, configure)
+    }
+
+    fn start(
+        backend: Backend,
+        database_url: &str,
+        database: Option<TestDatabase>,
+        configure: &impl Fn(&mut Config),
+    ) -> Self {
         let mut config = Config {
-            database_url: DatabaseUrl::parse(database.url()).expect("test database url"),
+            database_url: DatabaseUrl::parse(database_url).expect("test database url"),
             bind: "127.0.0.1:0".to_owned(),
             workers: Some(1),
             pool: PoolOptions {
@@ -155,6 +174,19 @@ impl TestApp {
                 ..AuthSettings::default()
             },
             request_head_timeout: Duration::from_secs(10),
+            // Webhook tests deliver to receivers on 127.0.0.1 and retry quickly. Other tests
+            // read the outbox as their changes wrote it, so the worker, which empties it, runs
+            // only where a test asks for it (`delivering`).
+            webhooks: WebhookSettings {
+                allow_private: true,
+                retry: RetryPolicy {
+                    first_wait: Duration::from_millis(200),
+                    longest_wait: Duration::from_secs(1),
+                    ..RetryPolicy::default()
+                },
+                poll_interval: Duration::from_millis(50),
+                deliver: false,
+            },
         };
         configure(&mut config);
         let running =
@@ -173,13 +205,14 @@ impl TestApp {
                 .expect("client"),
             config,
             handle,
+            database_url: database_url.to_owned(),
             _database: database,
         }
     }
 
     /// The URL of the app's database.
     pub fn database_url(&self) -> &str {
-        self._database.url()
+        &self.database_url
     }
 
     pub fn url(&self, path: &str) -> String {

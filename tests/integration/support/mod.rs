@@ -9,6 +9,7 @@ mod fixtures;
 pub mod key_server;
 pub mod locks;
 pub mod people;
+pub mod receiver;
 pub mod slow_link;
 pub mod tokens;
 
@@ -18,6 +19,11 @@ pub use database::{Backend, TestDatabase};
 pub use fixtures::EVERY_SCOPE;
 
 use std::future::Future;
+
+/// Runs the webhook delivery worker in the app (tests that read the outbox leave it off).
+pub fn delivering(config: &mut circulo_api::Config) {
+    config.webhooks.deliver = true;
+}
 
 /// Runs `test` once per available backend, each time with a new app on a new database.
 pub async fn for_each_backend<F, Fut>(test: F)

@@ -11,6 +11,7 @@ pub mod organizations;
 pub mod reports;
 pub mod scores;
 pub mod teams;
+pub mod webhooks;
 
 mod fallback;
 mod reach;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(decisions::routes)
             .configure(scores::routes)
             .configure(reports::routes)
+            .configure(webhooks::routes)
             .configure(audit::routes),
     )
     .configure(health::routes);
@@ -52,6 +54,7 @@ pub fn bounds() -> Vec<Bound> {
         delegations::limits(),
         decisions::limits(),
         scores::limits(),
+        webhooks::limits(),
     ]
     .concat()
 }

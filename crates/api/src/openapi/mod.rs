@@ -6,6 +6,7 @@
 mod headers;
 pub(crate) mod limits;
 pub mod problems;
+mod webhooks;
 
 use actix_web::App;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -41,6 +42,7 @@ use crate::http::problem::{FieldProblem, Problem};
         (name = "escalations", description = "Decisions waiting for someone who may make them"),
         (name = "satisfaction-scores", description = "How clients and employees rate the service and the workplace"),
         (name = "reports", description = "Satisfaction, the mirror, empowerment and goals, each in one aggregate"),
+        (name = "webhooks", description = "Circulo calls the other systems: subscriptions, signed deliveries and their log"),
         (name = "audit", description = "Who changed what, and when"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
@@ -78,5 +80,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .configure(routes)
         .split_for_parts();
     limits::write(&mut api, &bounds());
+    let components = api.components.get_or_insert_with(Default::default);
+    components.schemas.extend(webhooks::schemas());
+    api.webhooks = Some(webhooks::section());
     api
 }

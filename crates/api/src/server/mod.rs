@@ -100,6 +100,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
         metrics,
         known_orgs: KnownOrgs::default(),
         untraced_key: secret::untraced_key(&config.auth, &config.database_url)?.into(),
+        webhooks: config.webhooks,
     };
     let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
         address: config.bind.clone(),
@@ -114,7 +115,7 @@ pub fn start(config: &Config) -> Result<Running, StartError> {
     })?;
     Ok(Running {
         server,
-        jobs: Jobs::start(&db),
+        jobs: Jobs::start(&db, config.webhooks),
         address,
         secret_source,
     })
