@@ -275,3 +275,74 @@ async fn undelivered_events_survive_a_kill_9_and_go_out_after_the_restart() {
         drop(restarted);
     }
 }
+
+#[tokio::test]
+async fn one_subscriptions_backlog_never_holds_up_another_organizations_deliveries() {
+    for_each_backend_with(delivering, |app| async move {
+        let busy = app.company().await;
+        let other = app.company().await;
+        let failing = Receiver::start();
+        failing.always(Reply::status(500));
+        let fine = Receiver::start();
+        let backlog = app
+            .post(
+                "/v1/webhooks",
+                &busy.owner,
+                json!({"url": failing.url("/failing"), "events": ["score.recorded"]}),
+            )
+            .await
+            .expect(201);
+        app.post(
+            "/v1/webhooks",
+            &other.owner,
+            json!({"url": fine.url("/fine"), "events": ["score.recorded"]}),
+        )
+        .await
+        .expect(201);
+        // 1,200 events for the failing endpoint: more than any claim looks at in one go.
+        let crm = app.integration_token(&busy.org, "crm", "scores:write");
+        for batch in 0..2 {
+            let items: Vec<Value> = (0..600)
+                .map(|i| {
+                    let mut item = recorded(&busy.ana.id);
+                    item["external_id"] = json!(format!("{batch}-{i}"));
+                    item
+                })
+                .collect();
+            app.post(
+                "/v1/satisfaction-scores/batch",
+                &crm,
+                json!({ "items": items }),
+            )
+            .await
+            .expect(200);
+        }
+        failing.wait_for("/failing", 16, WAIT).await;
+
+        // While it fails, and once it is disabled, the other organization's event goes at once.
+        for round in 0..2 {
+            let started = Instant::now();
+            score(&app, &other).await;
+            fine.wait_for("/fine", round + 1, Duration::from_secs(3))
+                .await;
+            assert!(started.elapsed() < Duration::from_secs(3), "round {round}");
+            if round == 0 {
+                let hook = backlog.id();
+                let current = app
+                    .get(&format!("/v1/webhooks/{hook}"), &busy.owner)
+                    .await
+                    .expect(200);
+                app.send_if_match(
+                    reqwest::Method::PATCH,
+                    &format!("/v1/webhooks/{hook}"),
+                    &busy.owner,
+                    current.header("etag").unwrap(),
+                    Some(json!({"enabled": false})),
+                )
+                .await
+                .expect(200);
+            }
+        }
+    })
+    .await;
+}

@@ -90,25 +90,26 @@ struct ClaimRow {
     previous_secret_until: Option<NaiveDateTime>,
 }
 
-/// The due deliveries of enabled subscriptions, earliest first: of the first thousand due, at
-/// most `$3` per subscription (so one subscription's backlog cannot take every slot), none of
-/// the subscriptions in `$2` (a JSON array of ids this worker has enough in flight for), `$4`
-/// in all.
+/// The due deliveries of enabled subscriptions, earliest first: at most `$3` of each
+/// subscription (so one subscription's backlog cannot take every slot), none of the
+/// subscriptions in `$2` (a JSON array of ids this worker has enough in flight for), `$4` in
+/// all. PostgreSQL looks subscription by subscription (the partial index on `(org_id,
+/// webhook_id, next_attempt_at)`), so a backlog of one, or of a disabled one, never hides
+/// another's; SQLite, for one small business, ranks every due delivery.
 const DUE: Dialects = Dialects {
     postgres: "SELECT d.org_id, d.id, d.webhook_id, d.event_id, d.payload, d.attempts, \
             d.retry_until, w.url, w.secret, w.previous_secret, w.previous_secret_until \
         FROM webhook_deliveries d \
         JOIN webhooks w ON w.org_id = d.org_id AND w.id = d.webhook_id \
         WHERE (d.org_id, d.id) IN ( \
-            SELECT org_id, id FROM ( \
-                SELECT c.org_id, c.id, c.next_attempt_at, row_number() OVER ( \
-                    PARTITION BY c.org_id, c.webhook_id ORDER BY c.next_attempt_at, c.id) AS place \
-                FROM (SELECT org_id, id, webhook_id, next_attempt_at FROM webhook_deliveries \
-                      WHERE status = 'pending' AND next_attempt_at <= $1 \
-                      ORDER BY next_attempt_at LIMIT 1000) c \
-                JOIN webhooks cw ON cw.org_id = c.org_id AND cw.id = c.webhook_id AND cw.enabled \
-                WHERE c.webhook_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) \
-            ) ranked WHERE place <= $3 ORDER BY next_attempt_at LIMIT $4) \
+            SELECT due.org_id, due.id FROM webhooks hw \
+            CROSS JOIN LATERAL ( \
+                SELECT c.org_id, c.id, c.next_attempt_at FROM webhook_deliveries c \
+                WHERE c.org_id = hw.org_id AND c.webhook_id = hw.id \
+                  AND c.status = 'pending' AND c.next_attempt_at <= $1 \
+                ORDER BY c.next_attempt_at LIMIT $3) due \
+            WHERE hw.enabled AND hw.id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) \
+            ORDER BY due.next_attempt_at LIMIT $4) \
         AND d.status = 'pending' AND d.next_attempt_at <= $1 \
         FOR UPDATE OF d SKIP LOCKED",
     sqlite: "SELECT d.org_id, d.id, d.webhook_id, d.event_id, d.payload, d.attempts, \
@@ -119,11 +120,10 @@ const DUE: Dialects = Dialects {
             SELECT org_id, id FROM ( \
                 SELECT c.org_id, c.id, c.next_attempt_at, row_number() OVER ( \
                     PARTITION BY c.org_id, c.webhook_id ORDER BY c.next_attempt_at, c.id) AS place \
-                FROM (SELECT org_id, id, webhook_id, next_attempt_at FROM webhook_deliveries \
-                      WHERE status = 'pending' AND next_attempt_at <= ?1 \
-                      ORDER BY next_attempt_at LIMIT 1000) c \
+                FROM webhook_deliveries c \
                 JOIN webhooks cw ON cw.org_id = c.org_id AND cw.id = c.webhook_id AND cw.enabled \
-                WHERE c.webhook_id NOT IN (SELECT value FROM json_each(?2)) \
+                WHERE c.status = 'pending' AND c.next_attempt_at <= ?1 \
+                  AND c.webhook_id NOT IN (SELECT value FROM json_each(?2)) \
             ) ranked WHERE place <= ?3 ORDER BY next_attempt_at LIMIT ?4)",
 };
 
@@ -249,9 +249,14 @@ impl Db {
         let busy: Vec<String> = busy.iter().map(ToString::to_string).collect();
         let busy = crate::rows::snapshot(&busy)?;
         let due: Option<String> = self.read(|conn| {
+            let enabled = w::table
+                .filter(w::org_id.eq(d::org_id))
+                .filter(w::id.eq(d::webhook_id))
+                .filter(w::enabled.eq(true));
             Ok(d::table
                 .filter(d::status.eq(DeliveryStatus::Pending.as_str()))
                 .filter(d::next_attempt_at.le(to_db(now)))
+                .filter(diesel::dsl::exists(enabled))
                 .select(d::id)
                 .first(conn)
                 .optional()?)
