@@ -346,3 +346,43 @@ async fn one_subscriptions_backlog_never_holds_up_another_organizations_deliveri
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_organizations_many_slow_endpoints_never_hold_up_another_organizations() {
+    for_each_backend_with(delivering, |app| async move {
+        let noisy = app.company().await;
+        let other = app.company().await;
+        let slow = Receiver::start();
+        slow.always(Reply::status(204).after(Duration::from_secs(4)));
+        let fine = Receiver::start();
+        // Ten subscriptions, each with its backlog of slow attempts: more than every slot.
+        for i in 0..10 {
+            app.post(
+                "/v1/webhooks",
+                &noisy.owner,
+                json!({"url": slow.url(&format!("/slow-{i}")), "events": ["score.recorded"]}),
+            )
+            .await
+            .expect(201);
+        }
+        app.post(
+            "/v1/webhooks",
+            &other.owner,
+            json!({"url": fine.url("/fine"), "events": ["score.recorded"]}),
+        )
+        .await
+        .expect(201);
+        for _ in 0..30 {
+            score(&app, &noisy).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        score(&app, &other).await;
+        fine.wait_for("/fine", 1, Duration::from_secs(3)).await;
+        assert!(started.elapsed() < Duration::from_secs(3));
+        // One organization holds at most 15 attempts at once in a server.
+        let in_flight = slow.received().len();
+        assert!(in_flight <= 15, "{in_flight} slow attempts at once");
+    })
+    .await;
+}

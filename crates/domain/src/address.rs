@@ -49,6 +49,7 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
         [0, 0, 0, 0, 0, 0, 0, 1] => "the loopback address (::1)",
         [0x0100, 0, 0, 0, ..] => "a discard-only address (100::/64)",
         [0x2001, 0x0db8, ..] => "a documentation address (2001:db8::/32)",
+        [0x3fff, t, ..] if t & 0xf000 == 0 => "a documentation address (3fff::/20)",
         [0x2001, 0x0002, 0, ..] => "a benchmarking address (2001:2::/48)",
         [0x2001, 0x0010..=0x001f, ..] => "an ORCHID address (2001:10::/28)",
         [s, ..] if s & 0xfe00 == 0xfc00 => "a unique local address (fc00::/7)",
@@ -106,6 +107,7 @@ mod tests {
             "100.63.255.255",
             "2606:4700:4700::1111",
             "2a00:1450:4001:82a::200e",
+            "3fff:1000::1",
         ] {
             assert!(public(ip), "{ip} is public");
         }
@@ -137,6 +139,8 @@ mod tests {
             "fd00:ec2::254",
             "ff02::1",
             "2001:db8::1",
+            "3fff::1",
+            "3fff:fff:ffff::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "::ffff:10.0.0.1",

@@ -331,12 +331,25 @@ impl RetryPolicy {
 }
 
 /// The receiver's answer as the delivery log keeps it: the first [`EXCERPT_CHARS`] characters,
-/// control characters shown as U+FFFD so the log can be read safely.
+/// control characters and the invisible ones that reorder or hide text (bidirectional
+/// overrides, zero-width characters, line and paragraph separators) shown as U+FFFD, so the
+/// log can be read safely.
 pub fn excerpt(body: &str) -> String {
     body.chars()
         .take(EXCERPT_CHARS)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() || is_invisible(c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect()
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Validates a URL: absolute `https` (or `http` where private targets are allowed), with a host,
@@ -358,6 +371,17 @@ fn parse_url(raw: &str, reach: Reachability) -> DomainResult<String> {
     }
     if url.fragment().is_some() {
         return invalid("must not have a fragment");
+    }
+    if url.port() == Some(0) {
+        return invalid("must not name port 0");
+    }
+    // Encoding can make a URL much longer than it was sent (each `é` becomes `%C3%A9`): the
+    // limit holds for what is stored and sent.
+    if url.as_str().chars().count() > MAX_URL_CHARS {
+        return Err(DomainError::invalid(
+            "url",
+            format!("must be at most {MAX_URL_CHARS} characters once encoded"),
+        ));
     }
     let ip = match url.host() {
         None => return invalid("must name a host"),
@@ -479,9 +503,18 @@ mod tests {
             "https://user:pw@hooks.example.com/",
             "https://hooks.example.com/#part",
             "https://hooks.example.com/\u{7}",
+            "https://hooks.example.com:0/",
         ] {
             refusal(fields(url, &["score.recorded"], PUBLIC_ONLY));
         }
+    }
+
+    #[test]
+    fn the_length_limit_holds_once_the_url_is_encoded() {
+        let url = format!("https://a.example/{}", "é".repeat(1000));
+        assert!(url.chars().count() < MAX_URL_CHARS);
+        let message = refusal(fields(&url, &["goal.achieved"], PUBLIC_ONLY));
+        assert!(message.contains("once encoded"), "{message}");
     }
 
     #[test]
@@ -553,6 +586,10 @@ mod tests {
     #[test]
     fn excerpts_are_short_and_printable() {
         assert_eq!(excerpt("ok\u{0}\n"), "ok\u{fffd}\u{fffd}");
+        assert_eq!(
+            excerpt("a\u{202e}b\u{2028}c\u{200b}"),
+            "a\u{fffd}b\u{fffd}c\u{fffd}"
+        );
         assert_eq!(excerpt(&"x".repeat(1000)).chars().count(), EXCERPT_CHARS);
     }
 }

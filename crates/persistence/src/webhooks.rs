@@ -339,6 +339,9 @@ impl WebhookWrites<'_, '_> {
             d::status.eq(DeliveryStatus::Pending.as_str()),
             d::next_attempt_at.eq(Some(now)),
             d::retry_until.eq(to_db(retry_until)),
+            // Afresh: the waits start again from the first (an attempt in flight now records
+            // nothing, its number no longer being the delivery's).
+            d::attempts.eq(0),
             d::updated_at.eq(now),
         ))
         .execute(tx.conn()?)?;

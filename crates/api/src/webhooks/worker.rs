@@ -11,17 +11,21 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
-use circulo_domain::WebhookId;
+use circulo_domain::{OrgId, WebhookId};
 use circulo_persistence::Db;
-use circulo_persistence::webhooks::delivery::ClaimedDelivery;
+use circulo_persistence::webhooks::delivery::{Claim, ClaimedDelivery};
 
 use super::WebhookSettings;
 use super::sender::Sender;
 
 /// Deliveries in flight at most, in this process.
 const IN_FLIGHT: usize = 64;
-/// In flight at most for one subscription, in this process.
-const PER_WEBHOOK: usize = 8;
+/// Claimed at once for one subscription; none more while it has this many in flight, so it
+/// has at most twice this less one in flight in this process.
+const PER_WEBHOOK: usize = 4;
+/// The same for one organization: whatever its number of subscriptions, one organization's
+/// slow endpoints hold at most 15 of the 64 slots, and the others' deliveries go on.
+const PER_ORG: usize = 8;
 /// Outbox events moved per transaction.
 const FAN_OUT_BATCH: i64 = 500;
 /// How long a claimed attempt is leased: past the 5 s limit with room for recording the result.
@@ -37,7 +41,7 @@ struct Worker {
     db: Db,
     sender: Sender,
     settings: WebhookSettings,
-    in_flight: Mutex<HashMap<WebhookId, usize>>,
+    in_flight: Mutex<InFlight>,
     slots: Arc<Semaphore>,
     db_slots: Semaphore,
     finished: Notify,
@@ -56,7 +60,7 @@ pub async fn run(db: Db, settings: WebhookSettings, mut stopped: watch::Receiver
         db,
         sender,
         settings,
-        in_flight: Mutex::new(HashMap::new()),
+        in_flight: Mutex::new(InFlight::default()),
         slots: Arc::new(Semaphore::new(IN_FLIGHT)),
         db_slots: Semaphore::new(DB_SLOTS),
         finished: Notify::new(),
@@ -97,17 +101,19 @@ impl Worker {
         if free == 0 {
             return false;
         }
-        let busy: Vec<WebhookId> = self
-            .in_flight
-            .lock()
-            .iter()
-            .filter(|(_, n)| **n >= PER_WEBHOOK)
-            .map(|(id, _)| *id)
-            .collect();
+        let (busy_webhooks, busy_orgs) = self.in_flight.lock().busy();
         let limit = i64::try_from(free).unwrap_or(i64::MAX);
-        let per_webhook = i64::try_from(PER_WEBHOOK).unwrap_or(i64::MAX);
         let claims = self
-            .blocking(move |db| db.claim_deliveries(limit, per_webhook, &busy, LEASE))
+            .blocking(move |db| {
+                db.claim_deliveries(&Claim {
+                    limit,
+                    per_webhook: count(PER_WEBHOOK),
+                    per_org: count(PER_ORG),
+                    busy_webhooks: &busy_webhooks,
+                    busy_orgs: &busy_orgs,
+                    lease: LEASE,
+                })
+            })
             .await
             .unwrap_or_default();
         let claimed = claims.len();
@@ -115,7 +121,7 @@ impl Worker {
             let Ok(slot) = self.slots.clone().try_acquire_owned() else {
                 break;
             };
-            *self.in_flight.lock().entry(claim.webhook_id).or_default() += 1;
+            self.in_flight.lock().started(&claim);
             let worker = Arc::clone(self);
             attempts.spawn(async move {
                 worker.attempt(claim).await;
@@ -139,17 +145,11 @@ impl Worker {
         }
         let policy = self.settings.retry;
         let jitter: f64 = rand::random();
-        let webhook = claim.webhook_id;
+        let (webhook, org) = (claim.webhook_id, claim.org_id);
         let _ = self
             .blocking(move |db| db.finish_attempt(&claim, &outcome, &policy, jitter))
             .await;
-        let mut in_flight = self.in_flight.lock();
-        if let Some(n) = in_flight.get_mut(&webhook) {
-            *n -= 1;
-            if *n == 0 {
-                in_flight.remove(&webhook);
-            }
-        }
+        self.in_flight.lock().ended(webhook, org);
     }
 
     /// Runs store work on the blocking pool, a few at a time; failures are logged and the work
@@ -172,4 +172,52 @@ impl Worker {
             }
         }
     }
+}
+
+/// The attempts in flight in this process, by subscription and by organization.
+#[derive(Default)]
+struct InFlight {
+    webhooks: HashMap<WebhookId, usize>,
+    orgs: HashMap<OrgId, usize>,
+}
+
+impl InFlight {
+    fn started(&mut self, claim: &ClaimedDelivery) {
+        *self.webhooks.entry(claim.webhook_id).or_default() += 1;
+        *self.orgs.entry(claim.org_id).or_default() += 1;
+    }
+
+    fn ended(&mut self, webhook: WebhookId, org: OrgId) {
+        lower(&mut self.webhooks, webhook);
+        lower(&mut self.orgs, org);
+    }
+
+    /// The subscriptions and organizations with as many in flight as a claim may add.
+    fn busy(&self) -> (Vec<WebhookId>, Vec<OrgId>) {
+        (
+            at_limit(&self.webhooks, PER_WEBHOOK),
+            at_limit(&self.orgs, PER_ORG),
+        )
+    }
+}
+
+fn at_limit<K: Copy>(counts: &HashMap<K, usize>, limit: usize) -> Vec<K> {
+    counts
+        .iter()
+        .filter(|(_, n)| **n >= limit)
+        .map(|(key, _)| *key)
+        .collect()
+}
+
+fn lower<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: K) {
+    if let Some(n) = counts.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(&key);
+        }
+    }
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -64,6 +64,24 @@ pub struct AttemptOutcome {
     pub error: Option<String>,
 }
 
+/// What to lease: up to `limit` due deliveries, at most `per_webhook` of one subscription and
+/// `per_org` of one organization, none of `busy_webhooks` or `busy_orgs`, each for `lease`.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    /// In all.
+    pub limit: i64,
+    /// Of one subscription.
+    pub per_webhook: i64,
+    /// Of one organization.
+    pub per_org: i64,
+    /// Subscriptions left out.
+    pub busy_webhooks: &'a [WebhookId],
+    /// Organizations left out.
+    pub busy_orgs: &'a [OrgId],
+    /// How long each attempt is leased.
+    pub lease: std::time::Duration,
+}
+
 #[derive(QueryableByName)]
 struct ClaimRow {
     #[diesel(sql_type = Text)]
@@ -91,9 +109,10 @@ struct ClaimRow {
 }
 
 /// The due deliveries of enabled subscriptions, earliest first: at most `$3` of each
-/// subscription (so one subscription's backlog cannot take every slot), none of the
-/// subscriptions in `$2` (a JSON array of ids this worker has enough in flight for), `$4` in
-/// all. PostgreSQL looks subscription by subscription (the partial index on `(org_id,
+/// subscription and `$6` of each organization (so one subscription's backlog, or one
+/// organization's many slow endpoints, cannot take every slot), none of the subscriptions in
+/// `$2` nor of the organizations in `$5` (JSON arrays of ids this worker has enough in flight
+/// for), `$4` in all. PostgreSQL looks subscription by subscription (the partial index on `(org_id,
 /// webhook_id, next_attempt_at)`), so a backlog of one, or of a disabled one, never hides
 /// another's; SQLite, for one small business, ranks every due delivery.
 const DUE: Dialects = Dialects {
@@ -102,14 +121,19 @@ const DUE: Dialects = Dialects {
         FROM webhook_deliveries d \
         JOIN webhooks w ON w.org_id = d.org_id AND w.id = d.webhook_id \
         WHERE (d.org_id, d.id) IN ( \
-            SELECT due.org_id, due.id FROM webhooks hw \
-            CROSS JOIN LATERAL ( \
-                SELECT c.org_id, c.id, c.next_attempt_at FROM webhook_deliveries c \
-                WHERE c.org_id = hw.org_id AND c.webhook_id = hw.id \
-                  AND c.status = 'pending' AND c.next_attempt_at <= $1 \
-                ORDER BY c.next_attempt_at LIMIT $3) due \
-            WHERE hw.enabled AND hw.id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) \
-            ORDER BY due.next_attempt_at LIMIT $4) \
+            SELECT org_id, id FROM ( \
+                SELECT due.org_id, due.id, due.next_attempt_at, row_number() OVER ( \
+                    PARTITION BY due.org_id ORDER BY due.next_attempt_at, due.id) AS in_org \
+                FROM webhooks hw \
+                CROSS JOIN LATERAL ( \
+                    SELECT c.org_id, c.id, c.next_attempt_at FROM webhook_deliveries c \
+                    WHERE c.org_id = hw.org_id AND c.webhook_id = hw.id \
+                      AND c.status = 'pending' AND c.next_attempt_at <= $1 \
+                    ORDER BY c.next_attempt_at LIMIT $3) due \
+                WHERE hw.enabled \
+                  AND hw.id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) \
+                  AND hw.org_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb)) \
+            ) ranked WHERE in_org <= $6 ORDER BY next_attempt_at LIMIT $4) \
         AND d.status = 'pending' AND d.next_attempt_at <= $1 \
         FOR UPDATE OF d SKIP LOCKED",
     sqlite: "SELECT d.org_id, d.id, d.webhook_id, d.event_id, d.payload, d.attempts, \
@@ -118,13 +142,17 @@ const DUE: Dialects = Dialects {
         JOIN webhooks w ON w.org_id = d.org_id AND w.id = d.webhook_id \
         WHERE (d.org_id, d.id) IN ( \
             SELECT org_id, id FROM ( \
-                SELECT c.org_id, c.id, c.next_attempt_at, row_number() OVER ( \
-                    PARTITION BY c.org_id, c.webhook_id ORDER BY c.next_attempt_at, c.id) AS place \
-                FROM webhook_deliveries c \
-                JOIN webhooks cw ON cw.org_id = c.org_id AND cw.id = c.webhook_id AND cw.enabled \
-                WHERE c.status = 'pending' AND c.next_attempt_at <= ?1 \
-                  AND c.webhook_id NOT IN (SELECT value FROM json_each(?2)) \
-            ) ranked WHERE place <= ?3 ORDER BY next_attempt_at LIMIT ?4)",
+                SELECT org_id, id, next_attempt_at, row_number() OVER ( \
+                    PARTITION BY org_id ORDER BY next_attempt_at, id) AS in_org FROM ( \
+                    SELECT c.org_id, c.id, c.next_attempt_at, row_number() OVER ( \
+                        PARTITION BY c.org_id, c.webhook_id ORDER BY c.next_attempt_at, c.id) AS place \
+                    FROM webhook_deliveries c \
+                    JOIN webhooks cw ON cw.org_id = c.org_id AND cw.id = c.webhook_id AND cw.enabled \
+                    WHERE c.status = 'pending' AND c.next_attempt_at <= ?1 \
+                      AND c.webhook_id NOT IN (SELECT value FROM json_each(?2)) \
+                      AND c.org_id NOT IN (SELECT value FROM json_each(?5)) \
+                ) per_webhook WHERE place <= ?3 \
+            ) ranked WHERE in_org <= ?6 ORDER BY next_attempt_at LIMIT ?4)",
 };
 
 #[derive(Queryable)]
@@ -235,19 +263,18 @@ impl Db {
         })
     }
 
-    /// Leases up to `limit` due deliveries for one attempt each, until `lease` from now: at most
-    /// `per_webhook` of one subscription, none of the subscriptions in `busy`.
-    pub fn claim_deliveries(
-        &self,
-        limit: i64,
-        per_webhook: i64,
-        busy: &[WebhookId],
-        lease: std::time::Duration,
-    ) -> StoreResult<Vec<ClaimedDelivery>> {
+    /// Leases due deliveries for one attempt each, as `claim` says.
+    pub fn claim_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
         let now = Utc::now();
-        let lease_until = to_db(now + delta(lease));
-        let busy: Vec<String> = busy.iter().map(ToString::to_string).collect();
+        let lease_until = to_db(now + delta(claim.lease));
+        let busy: Vec<String> = claim
+            .busy_webhooks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let busy = crate::rows::snapshot(&busy)?;
+        let busy_orgs: Vec<String> = claim.busy_orgs.iter().map(ToString::to_string).collect();
+        let busy_orgs = crate::rows::snapshot(&busy_orgs)?;
         let due: Option<String> = self.read(|conn| {
             let enabled = w::table
                 .filter(w::org_id.eq(d::org_id))
@@ -269,8 +296,10 @@ impl Db {
                 let rows: Vec<ClaimRow> = diesel::sql_query(DUE.for_conn(conn))
                     .bind::<Timestamp, _>(to_db(now))
                     .bind::<Text, _>(&busy)
-                    .bind::<BigInt, _>(per_webhook)
-                    .bind::<BigInt, _>(limit)
+                    .bind::<BigInt, _>(claim.per_webhook)
+                    .bind::<BigInt, _>(claim.limit)
+                    .bind::<Text, _>(&busy_orgs)
+                    .bind::<BigInt, _>(claim.per_org)
                     .load(conn)?;
                 if rows.is_empty() {
                     return Ok(Vec::new());
