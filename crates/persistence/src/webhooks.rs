@@ -201,19 +201,23 @@ impl Webhooks<'_> {
         })
     }
 
-    /// Lists a subscription's deliveries, oldest first.
+    /// Lists a subscription's deliveries (in `status`, when given), oldest first.
     pub fn deliveries(
         &self,
         org: OrgId,
         webhook: WebhookId,
+        status: Option<DeliveryStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Delivery>> {
         self.0.read(|conn| {
             find(conn, org, webhook)?;
-            let query = d::table
+            let mut query = d::table
                 .filter(d::org_id.eq(org.to_string()))
                 .filter(d::webhook_id.eq(webhook.to_string()))
                 .into_boxed();
+            if let Some(status) = status {
+                query = query.filter(d::status.eq(status.as_str()));
+            }
             let rows = after_id!(query, d::id, page)
                 .select(DeliveryRow::as_select())
                 .load(conn)?;

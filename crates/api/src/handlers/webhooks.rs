@@ -224,6 +224,20 @@ pub struct ListWebhooks {
     pub cursor: Option<String>,
 }
 
+/// Paging through a subscription's deliveries.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListDeliveries {
+    /// Only the deliveries in this status.
+    pub status: Option<DeliveryStatus>,
+    /// How many to return at most.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`, to read the page after it.
+    #[param(min_length = 1)]
+    pub cursor: Option<String>,
+}
+
 /// Subscribe an endpoint to events.
 #[utoipa::path(
     tag = "webhooks",
@@ -446,7 +460,7 @@ pub async fn rotate_webhook_secret(
 /// and what the receiver last answered.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = Uuid, Path, description = "The subscription's id"), ListWebhooks),
+    params(("id" = Uuid, Path, description = "The subscription's id"), ListDeliveries),
     responses(ListUnderProblems, (status = 200, description = "A page of deliveries", body = DeliveryList)),
 )]
 #[get("/webhooks/{id}/deliveries")]
@@ -454,13 +468,14 @@ pub async fn list_webhook_deliveries(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<ListWebhooks>,
+    query: web::Query<ListDeliveries>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ManageWebhooks)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = WebhookId::from_uuid(id.into_inner());
+    let status = query.status;
     let deliveries = read(&state, &caller, move |db| {
-        db.webhooks().deliveries(org, id, page)
+        db.webhooks().deliveries(org, id, status, page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(DeliveryList::from_page(deliveries)))
