@@ -27,6 +27,18 @@ fn public_only(config: &mut circulo_api::Config) {
     config.webhooks.allow_private = false;
 }
 
+/// Subscribes `url` of the owner's organization to `score.recorded`; the subscription's id.
+async fn subscribe(app: &TestApp, owner: &str, url: &str) -> String {
+    app.post(
+        "/v1/webhooks",
+        owner,
+        json!({"url": url, "events": ["score.recorded"]}),
+    )
+    .await
+    .expect(201)
+    .id()
+}
+
 async fn score(app: &TestApp, c: &Company) {
     let pos = app.integration_token(&c.org, "pos", "scores:write");
     app.post("/v1/satisfaction-scores", &pos, recorded(&c.ana.id))
@@ -150,14 +162,7 @@ async fn two_replicas_never_deliver_an_event_twice() {
         let second = TestApp::spawn_beside(&first, &delivering).await;
         let c = first.company().await;
         let receiver = Receiver::start();
-        first
-            .post(
-                "/v1/webhooks",
-                &c.owner,
-                json!({"url": receiver.url("/hook"), "events": ["score.recorded"]}),
-            )
-            .await
-            .expect(201);
+        subscribe(&first, &c.owner, &receiver.url("/hook")).await;
         let events = 60;
         for i in 0..events {
             let app = if i % 2 == 0 { &first } else { &second };
@@ -284,21 +289,8 @@ async fn one_subscriptions_backlog_never_holds_up_another_organizations_deliveri
         let failing = Receiver::start();
         failing.always(Reply::status(500));
         let fine = Receiver::start();
-        let backlog = app
-            .post(
-                "/v1/webhooks",
-                &busy.owner,
-                json!({"url": failing.url("/failing"), "events": ["score.recorded"]}),
-            )
-            .await
-            .expect(201);
-        app.post(
-            "/v1/webhooks",
-            &other.owner,
-            json!({"url": fine.url("/fine"), "events": ["score.recorded"]}),
-        )
-        .await
-        .expect(201);
+        let backlog = subscribe(&app, &busy.owner, &failing.url("/failing")).await;
+        subscribe(&app, &other.owner, &fine.url("/fine")).await;
         // 1,200 events for the failing endpoint: more than any claim looks at in one go.
         let crm = app.integration_token(&busy.org, "crm", "scores:write");
         for batch in 0..2 {
@@ -327,7 +319,7 @@ async fn one_subscriptions_backlog_never_holds_up_another_organizations_deliveri
                 .await;
             assert!(started.elapsed() < Duration::from_secs(3), "round {round}");
             if round == 0 {
-                let hook = backlog.id();
+                let hook = &backlog;
                 let current = app
                     .get(&format!("/v1/webhooks/{hook}"), &busy.owner)
                     .await
@@ -357,21 +349,9 @@ async fn one_organizations_many_slow_endpoints_never_hold_up_another_organizatio
         let fine = Receiver::start();
         // Ten subscriptions, each with its backlog of slow attempts: more than every slot.
         for i in 0..10 {
-            app.post(
-                "/v1/webhooks",
-                &noisy.owner,
-                json!({"url": slow.url(&format!("/slow-{i}")), "events": ["score.recorded"]}),
-            )
-            .await
-            .expect(201);
+            subscribe(&app, &noisy.owner, &slow.url(&format!("/slow-{i}"))).await;
         }
-        app.post(
-            "/v1/webhooks",
-            &other.owner,
-            json!({"url": fine.url("/fine"), "events": ["score.recorded"]}),
-        )
-        .await
-        .expect(201);
+        subscribe(&app, &other.owner, &fine.url("/fine")).await;
         for _ in 0..30 {
             score(&app, &noisy).await;
         }

@@ -172,6 +172,15 @@ pub struct Escalation {
 }
 
 impl Escalation {
+    /// `open` until it is resolved, then `resolved`.
+    pub fn status(&self) -> &'static str {
+        if self.resolution.is_some() {
+            "resolved"
+        } else {
+            "open"
+        }
+    }
+
     /// How long the answer took, once given.
     pub fn response_seconds(&self) -> Option<i64> {
         self.responded_at

@@ -15,6 +15,15 @@ pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok,
     }
 }
 
+/// `t` as text, as [`rfc3339`] writes it: for values built by hand (a snapshot's JSON).
+pub fn rfc3339_text(t: &DateTime<Utc>) -> String {
+    let mut buffer = [0_u8; 27];
+    match write(t, &mut buffer) {
+        Some(text) => text.to_owned(),
+        None => t.to_rfc3339_opts(SecondsFormat::Micros, true),
+    }
+}
+
 /// Serializes an optional timestamp: `null`, or as [`rfc3339`] does.
 pub fn rfc3339_opt<S: Serializer>(
     t: &Option<DateTime<Utc>>,

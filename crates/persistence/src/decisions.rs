@@ -761,12 +761,7 @@ fn shown(decision: &Decision) -> StoreResult<serde_json::Value> {
 fn shown_escalation(escalation: &Escalation, now: DateTime<Utc>) -> StoreResult<serde_json::Value> {
     let mut value =
         serde_json::to_value(escalation).map_err(|e| corrupt("escalation", &e.to_string()))?;
-    value["status"] = if escalation.resolution.is_some() {
-        "resolved"
-    } else {
-        "open"
-    }
-    .into();
+    value["status"] = escalation.status().into();
     value["response_seconds"] = escalation.response_seconds().into();
     value["overdue"] = escalation.overdue_at(now).into();
     Ok(value)

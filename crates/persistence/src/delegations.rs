@@ -14,6 +14,7 @@ use circulo_domain::delegation::{
 use circulo_domain::organization::{CurrencyCode, TimeZone};
 use circulo_domain::page::{Page, PageRequest};
 use circulo_domain::reach::Reach;
+use circulo_domain::timestamp::rfc3339_text;
 use circulo_domain::version::Precondition;
 use circulo_domain::{DelegationId, DomainError, MemberId, OrgId, TeamId};
 
@@ -388,23 +389,18 @@ pub(crate) fn snapshot(state: &DelegationState) -> serde_json::Value {
         "budget_minor": g.budget_minor,
         "budget_period": g.budget_period,
         "max_decisions_per_period": g.max_decisions_per_period,
-        "valid_from": stamp(g.valid_from),
-        "valid_until": g.valid_until.map(stamp),
+        "valid_from": rfc3339_text(&g.valid_from),
+        "valid_until": g.valid_until.as_ref().map(rfc3339_text),
         "rationale": g.rationale,
         "status": state.status,
         "revoke_reason": g.revoked.as_ref().map(|(_, why)| why),
         "used_minor": state.used_minor,
         "remaining_minor": state.remaining_minor,
-        "period_start": stamp(state.period.start),
+        "period_start": rfc3339_text(&state.period.start),
         "decisions_in_period": state.decisions_in_period,
         "version": g.revision.version,
-        "created_at": stamp(g.revision.created_at),
+        "created_at": rfc3339_text(&g.revision.created_at),
     })
-}
-
-/// A time as the API writes it: UTC, to the microsecond, `Z`.
-fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 pub(crate) fn find(conn: &mut DbConn, org: OrgId, id: DelegationId) -> StoreResult<Delegation> {

@@ -206,12 +206,7 @@ impl From<Escalation> for EscalationView {
             decision_id: x.decision_id.as_uuid(),
             member_id: x.member_id.as_uuid(),
             assignee_member_id: x.assignee_member_id.map(|a| a.as_uuid()),
-            status: if x.resolution.is_some() {
-                "resolved"
-            } else {
-                "open"
-            }
-            .to_owned(),
+            status: x.status().to_owned(),
             resolution: x.resolution,
             response_seconds: x.response_seconds(),
             overdue: x.overdue_at(now()),
