@@ -123,6 +123,108 @@ async fn a_crm_rating_is_recorded_once_and_stays_with_the_team_the_member_was_in
 }
 
 #[tokio::test]
+async fn a_score_is_low_by_the_organizations_own_thresholds_and_announced_with_its_team() {
+    for_each_backend(|app| async move {
+        let c = app.company().await;
+        let crm = crm(&app, &c);
+        let thresholds = json!({"csat_at_most": 3, "nps_at_most": 4, "ces_at_least": 6});
+        app.patch(
+            "/v1/organization",
+            &c.owner,
+            json!({"low_score_thresholds": thresholds}),
+        )
+        .await
+        .expect(200);
+        let mut raw = RawConn::open(&app);
+        // Each instrument at its threshold (low) and one step on the good side of it.
+        let cases = [
+            ("csat", 3, true),
+            ("csat", 4, false),
+            ("nps", 4, true),
+            ("nps", 5, false),
+            ("ces", 6, true),
+            ("ces", 5, false),
+        ];
+        for (instrument, score, low) in cases {
+            // The cook, named without a team: the score is the kitchen's.
+            let body = json!({"audience": "client", "instrument": instrument, "score": score,
+                              "member_id": c.cook.id, "touchpoint": "phone",
+                              "occurred_at": "2026-11-30T15:42:00Z", "source": "crm",
+                              "external_id": format!("{instrument}-{score}"),
+                              "comment": "said \"team_id\":null twice: \"team_id\":null"});
+            let created = app
+                .post("/v1/satisfaction-scores", &crm, body)
+                .await
+                .expect(201);
+            assert_eq!(created.body["team_id"], c.kitchen.as_str());
+            let id = created.id();
+            let shown = app
+                .get(&format!("/v1/satisfaction-scores/{id}"), &crm)
+                .await
+                .expect(200)
+                .body;
+            let mut events: Vec<Value> = raw
+                .column(
+                    "outbox_events",
+                    "payload",
+                    &format!("payload LIKE '%{id}%'"),
+                )
+                .iter()
+                .map(|text| serde_json::from_str(text).expect("an event's body is JSON"))
+                .collect();
+            events.sort_by_key(|e| e["type"].as_str().map(str::to_owned));
+            let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+            let expected = if low {
+                vec!["score.detractor", "score.recorded"]
+            } else {
+                vec!["score.recorded"]
+            };
+            assert_eq!(types, expected, "{instrument} {score} against {thresholds}");
+            for event in &events {
+                assert_eq!(
+                    event["data"], shown,
+                    "an event shows the score as the API does"
+                );
+            }
+            let audit = raw.column("audit_events", "changes", &format!("entity_id = '{id}'"));
+            assert_eq!(audit.len(), 1);
+            let changes: Value = serde_json::from_str(&audit[0]).expect("JSON");
+            assert_eq!(
+                changes, shown,
+                "the audit entry records the score as recorded"
+            );
+        }
+
+        // A team named without a member is the score's team; no one named, no team.
+        let mut named = csat(&c.ana.id, 5, "named-team");
+        named.as_object_mut().map(|o| o.remove("member_id"));
+        named["team_id"] = json!(c.kitchen);
+        let created = app
+            .post("/v1/satisfaction-scores", &crm, named)
+            .await
+            .expect(201);
+        let mut nobody = csat(&c.ana.id, 5, "nobody");
+        nobody.as_object_mut().map(|o| o.remove("member_id"));
+        let unattributed = app
+            .post("/v1/satisfaction-scores", &crm, nobody)
+            .await
+            .expect(201);
+        for (score, team) in [(&created, json!(c.kitchen)), (&unattributed, Value::Null)] {
+            assert_eq!(score.body["team_id"], team);
+            let id = score.id();
+            let events = raw.column(
+                "outbox_events",
+                "payload",
+                &format!("payload LIKE '%{id}%'"),
+            );
+            let event: Value = serde_json::from_str(&events[0]).expect("JSON");
+            assert_eq!(event["data"]["team_id"], team);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn every_bad_score_is_refused_naming_its_field_and_changes_nothing() {
     for_each_backend(|app| async move {
         let c = app.company().await;

@@ -55,12 +55,34 @@ impl Instrument {
 
     /// Whether `score` is low enough (high enough, for effort) that someone should respond.
     pub fn is_detractor(self, score: i32, thresholds: &LowScoreThresholds) -> bool {
-        match self {
-            Self::Csat => score <= thresholds.csat_at_most,
-            Self::Nps => score <= thresholds.nps_at_most,
-            Self::Ces => score >= thresholds.ces_at_least,
+        let threshold = match self {
+            Self::Csat => thresholds.csat_at_most,
+            Self::Nps => thresholds.nps_at_most,
+            Self::Ces => thresholds.ces_at_least,
+        };
+        match self.low_side() {
+            LowSide::AtMost => score <= threshold,
+            LowSide::AtLeast => score >= threshold,
         }
     }
+
+    /// On which side of the organization's threshold for this instrument its low scores lie
+    /// (for a statement that compares a score with the threshold where it is stored).
+    pub fn low_side(self) -> LowSide {
+        match self {
+            Self::Csat | Self::Nps => LowSide::AtMost,
+            Self::Ces => LowSide::AtLeast,
+        }
+    }
+}
+
+/// Where an instrument's low scores lie against its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowSide {
+    /// At or below it (satisfaction, likelihood to recommend).
+    AtMost,
+    /// At or above it (effort: more is worse).
+    AtLeast,
 }
 
 /// I-CARE sub-scores, each 1–5 where given.

@@ -10,10 +10,32 @@ use diesel::sql_types::{Nullable, Text, Timestamp};
 
 use crate::tx::{NewAuditRow, NewOutboxRow};
 
-/// Writes `INSERT INTO audit_events (…) SELECT … FROM <source>`.
+/// A JSON text the statement completes: `before`, the SQL expression `value`, then `after`
+/// (a value only the statement knows, such as the team its insert chose).
+pub(crate) struct Spliced<'b> {
+    pub(crate) before: &'b str,
+    pub(crate) value: &'static str,
+    pub(crate) after: &'b str,
+}
+
+/// Writes `spliced` as one text expression.
+fn push_spliced<'b>(mut out: AstPass<'_, 'b, Pg>, spliced: Spliced<'b>) -> QueryResult<()> {
+    out.push_sql("(");
+    out.push_bind_param::<Text, _>(spliced.before)?;
+    out.push_sql(" || ");
+    out.push_sql(spliced.value);
+    out.push_sql(" || ");
+    out.push_bind_param::<Text, _>(spliced.after)?;
+    out.push_sql(")");
+    Ok(())
+}
+
+/// Writes `INSERT INTO audit_events (…) SELECT … FROM <source>`, with the changes `spliced`
+/// where given.
 pub(crate) fn push_audit_from<'b>(
     mut out: AstPass<'_, 'b, Pg>,
     audit: &'b NewAuditRow,
+    spliced: Option<Spliced<'b>>,
     source: &'static str,
 ) -> QueryResult<()> {
     out.push_sql(
@@ -38,7 +60,10 @@ pub(crate) fn push_audit_from<'b>(
     out.push_sql(", ");
     out.push_bind_param::<Nullable<Text>, _>(&audit.request_id)?;
     out.push_sql(", ");
-    out.push_bind_param::<Nullable<Text>, _>(&audit.changes)?;
+    match spliced {
+        Some(spliced) => push_spliced(out.reborrow(), spliced)?,
+        None => out.push_bind_param::<Nullable<Text>, _>(&audit.changes)?,
+    }
     out.push_sql(", ");
     out.push_bind_param::<Timestamp, _>(&audit.feed_after)?;
     out.push_sql(" FROM ");
@@ -46,10 +71,12 @@ pub(crate) fn push_audit_from<'b>(
     Ok(())
 }
 
-/// Writes `INSERT INTO outbox_events (…) SELECT … FROM <source>`; the caller may add a `WHERE`.
+/// Writes `INSERT INTO outbox_events (…) SELECT … FROM <source>`, with the payload `spliced`
+/// where given; the caller may add a `WHERE`.
 pub(crate) fn push_event_from<'b>(
     mut out: AstPass<'_, 'b, Pg>,
     event: &'b NewOutboxRow,
+    spliced: Option<Spliced<'b>>,
     source: &'static str,
 ) -> QueryResult<()> {
     out.push_sql(
@@ -62,7 +89,10 @@ pub(crate) fn push_event_from<'b>(
     out.push_sql(", ");
     out.push_bind_param::<Text, _>(&event.event_type)?;
     out.push_sql(", ");
-    out.push_bind_param::<Text, _>(&event.payload)?;
+    match spliced {
+        Some(spliced) => push_spliced(out.reborrow(), spliced)?,
+        None => out.push_bind_param::<Text, _>(&event.payload)?,
+    }
     out.push_sql(", ");
     out.push_bind_param::<Timestamp, _>(&event.created_at)?;
     out.push_sql(", ");

@@ -23,15 +23,13 @@ use circulo_domain::{DomainError, MemberId, OrgId, ScoreId, TeamId};
 use crate::conn::{DbConn, underneath};
 use crate::dialect::EARLIER_RECORDS;
 use crate::error::{StoreError, StoreResult, corrupt};
-use crate::organizations::{self, OrganizationRow};
+use crate::organizations;
 use crate::rows::{after_id, id_page, parse_id, parse_opt_id, store_handles};
-use crate::schema::{
-    decisions as dc, members as m, organizations as o, satisfaction_scores as s, teams as t,
-};
+use crate::schema::{decisions as dc, members as m, satisfaction_scores as s, teams as t};
 use crate::time::{from_db, to_db};
 use crate::unnest::unnest_insert;
 
-#[derive(Queryable, QueryableByName, Selectable, Insertable)]
+#[derive(Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = s, treat_none_as_default_value = false)]
 struct ScoreRow {
     org_id: String,
@@ -265,8 +263,8 @@ fn sees(reach: &Reach, fields: &ScoreFields) -> bool {
 impl ScoreWrites<'_, '_> {
     /// Records one score, or finds the first record of its `(source, external_id)`. Announces
     /// `score.recorded`, and `score.detractor` when it is low by the organization's thresholds.
-    /// One read for everything the score refers to ([`context`]), then one statement that
-    /// writes it with its audit entry and events (`recording`).
+    /// One statement checks what the score refers to and writes it with its audit entry and
+    /// events (`recording`); only a repeat reads again, for the first record.
     pub fn record(
         self,
         org: OrgId,
@@ -275,35 +273,22 @@ impl ScoreWrites<'_, '_> {
     ) -> StoreResult<Recorded> {
         let tx = self.0;
         check_may_record(by, &fields).map_err(StoreError::Rule)?;
-        let Context {
-            thresholds,
-            fields,
-            earlier,
-        } = context(tx.read_conn()?, org, fields)?;
-        if let Some(first) = earlier {
-            return Ok(Recorded::Duplicate(first));
-        }
-        let score = new_score(tx, fields, by);
-        let id = score.id.to_string();
-        let notice = ScoreNotice::of(&score);
-        let announced = recording::Announcements {
-            audit: tx.audit_entry(org, "score.recorded", "satisfaction_score", &id, &notice)?,
-            recorded: tx.outbox_entry(org, "score.recorded", &notice)?,
-            detractor: is_detractor(&score, &thresholds)
-                .then(|| tx.outbox_entry(org, "score.detractor", &notice))
-                .transpose()?,
-        };
+        let mut score = new_score(tx, fields, by);
+        let announced = recording::Announcements::of(tx, org, &score)?;
         let row = ScoreRow::from_domain(org, &score);
-        if tx
-            .sole_statement(|conn| Ok(recording::record(conn, &row, &announced)?.then_some(())))?
-            .is_some()
-        {
-            return Ok(Recorded::Created(score));
+        match recording::record(tx, &row, score.fields.instrument, &announced)? {
+            recording::Outcome::Created(team) => {
+                score.fields.team_id = team;
+                Ok(Recorded::Created(score))
+            }
+            recording::Outcome::Refused(refused) => Err(StoreError::Rule(refused)),
+            // Recorded before, or by another request that committed meanwhile.
+            recording::Outcome::Repeat => find_repeat(tx.read_conn()?, org, &score.fields)?
+                .map(Recorded::Duplicate)
+                .ok_or_else(|| {
+                    StoreError::Conflict("the score was recorded meanwhile; retry".into())
+                }),
         }
-        // Another request recorded the same (source, external_id) and committed meanwhile.
-        find_repeat(tx.read_conn()?, org, &score.fields)?
-            .map(Recorded::Duplicate)
-            .ok_or_else(|| StoreError::Conflict("the score was recorded meanwhile; retry".into()))
     }
 
     /// Records a batch in this one transaction, each item on its own: an item refused (its
@@ -441,82 +426,6 @@ fn is_detractor(score: &Score, thresholds: &LowScoreThresholds) -> bool {
         .instrument
         .is_detractor(score.fields.score, thresholds)
 }
-
-/// What recording one score needs to know, read in one statement.
-struct Context {
-    thresholds: LowScoreThresholds,
-    /// The fields with the member's team filled in where none was named.
-    fields: ScoreFields,
-    /// The first record of the score's `(source, external_id)`.
-    earlier: Option<Score>,
-}
-
-/// Reads the organization's thresholds, the score's member (and their team), the team and the
-/// decision it names, and any earlier record of its `(source, external_id)`, in one statement:
-/// the organization left-joined with one row of each, matched by id (an absent id binds NULL,
-/// which matches nothing), so the query has one shape and diesel prepares it once. A reference
-/// this organization does not have is refused as a batch item would be.
-fn context(conn: &mut DbConn, org: OrgId, mut fields: ScoreFields) -> StoreResult<Context> {
-    let member = fields.member_id.map(|id| id.to_string());
-    let team = fields.team_id.map(|id| id.to_string());
-    let decision = fields.decision_id.map(|id| id.to_string());
-    let row: Option<ContextRow> = o::table
-        .left_join(m::table.on(m::org_id.eq(o::org_id).and(m::id.nullable().eq(member))))
-        .left_join(t::table.on(t::org_id.eq(o::org_id).and(t::id.nullable().eq(team))))
-        .left_join(dc::table.on(dc::org_id.eq(o::org_id).and(dc::id.nullable().eq(decision))))
-        .left_join(
-            s::table.on(s::org_id
-                .eq(o::org_id)
-                .and(s::source.eq(fields.source.clone()))
-                .and(s::external_id.eq(fields.external_id.clone()))),
-        )
-        .filter(o::org_id.eq(org.to_string()))
-        .select((
-            OrganizationRow::as_select(),
-            m::id.nullable(),
-            m::team_id.nullable(),
-            t::id.nullable(),
-            dc::id.nullable(),
-            Option::<ScoreRow>::as_select(),
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((organization, member_found, member_team, team_found, decision_found, earlier)) = row
-    else {
-        return Err(StoreError::NotFound);
-    };
-    let refuse =
-        |field: &str, message: &str| Err(StoreError::Rule(DomainError::invalid(field, message)));
-    if fields.member_id.is_some() && member_found.is_none() {
-        return refuse("member_id", "no member with this id in the organization");
-    }
-    if fields.team_id.is_some() && team_found.is_none() {
-        return refuse("team_id", "no team with this id in the organization");
-    }
-    if fields.decision_id.is_some() && decision_found.is_none() {
-        return refuse(
-            "decision_id",
-            "no decision with this id in the organization",
-        );
-    }
-    if fields.team_id.is_none() {
-        fields.team_id = parse_opt_id("team id", member_team.as_deref())?;
-    }
-    Ok(Context {
-        thresholds: organization.into_domain()?.settings.low_score_thresholds,
-        fields,
-        earlier: earlier.map(ScoreRow::into_domain).transpose()?,
-    })
-}
-
-type ContextRow = (
-    OrganizationRow,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<ScoreRow>,
-);
 
 /// `(source, external_id)`, when the score has an external id.
 fn natural_key(fields: &ScoreFields) -> Option<(String, String)> {

@@ -89,7 +89,7 @@ enum TxState {
 /// One audit entry as it is inserted. `treat_none_as_default_value = false`: a `None` binds NULL
 /// instead of writing DEFAULT, so the INSERT's SQL is the same every time and diesel keeps it
 /// prepared.
-#[derive(Insertable)]
+#[derive(Clone, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub(crate) struct NewAuditRow {
     pub(crate) org_id: String,

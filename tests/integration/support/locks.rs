@@ -70,6 +70,28 @@ impl RawConn {
     }
 }
 
+impl RawConn {
+    /// One text column of the rows of `table` matching `condition`.
+    pub fn column(&mut self, table: &str, column: &str, condition: &str) -> Vec<String> {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::Text;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            text: String,
+        }
+        let sql = format!("SELECT {column} AS text FROM {table} WHERE {condition}");
+        let rows: diesel::QueryResult<Vec<Row>> = match self {
+            Self::Postgres(c) => diesel::sql_query(&sql).load(c),
+            Self::Sqlite(c) => diesel::sql_query(&sql).load(c),
+        };
+        rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_iter()
+            .map(|row| row.text)
+            .collect()
+    }
+}
+
 /// A transaction holding a lock until dropped.
 pub struct HeldLock(RawConn);
 

@@ -113,7 +113,7 @@ impl QueryFragment<Pg> for Approve<'_> {
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&d.created_at)?;
         out.push_sql(" FROM used), audit AS (");
-        push_audit_from(out.reborrow(), self.audit, "used")?;
+        push_audit_from(out.reborrow(), self.audit, None, "used")?;
         out.push_sql(") SELECT used_minor FROM used");
         Ok(())
     }
