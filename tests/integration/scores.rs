@@ -297,6 +297,36 @@ async fn every_bad_score_is_refused_naming_its_field_and_changes_nothing() {
             .await
             .expect_problem(422);
         assert_eq!(refused.error_fields(), ["decision_id"]);
+        // Nor are its members and teams, named alone or beside one of ours.
+        let foreign: [(&str, &str, &str); 3] = [
+            ("member_id", &other.ana.id, "member_id"),
+            ("team_id", &other.front_desk, "team_id"),
+            ("member_id", &other.cook.id, "member_id"),
+        ];
+        for (field, id, named) in foreign {
+            let mut theirs = csat(&c.ana.id, 4, "theirs");
+            theirs[field] = json!(id);
+            if field == "member_id" && id == other.cook.id {
+                theirs["team_id"] = json!(c.kitchen);
+            }
+            let refused = app
+                .post("/v1/satisfaction-scores", &crm, theirs)
+                .await
+                .expect_problem(422);
+            assert_eq!(refused.error_fields(), [named]);
+        }
+        let mut raw = RawConn::open(&app);
+        assert!(
+            raw.rows("outbox_events", &format!("org_id = '{}'", c.org))
+                .iter()
+                .all(|e| !e.contains("score.")),
+            "a refused score announces nothing"
+        );
+        assert!(
+            raw.rows("audit_events", &format!("org_id = '{}' AND action LIKE 'score.%'", c.org))
+                .is_empty(),
+            "a refused score is not audited"
+        );
         // Staff do not rate clients' service; integrations need the scope.
         app.post(
             "/v1/satisfaction-scores",
