@@ -177,18 +177,26 @@ async fn unknown_or_malformed_query_parameters_are_refused() {
     for_each_backend(|app| async move {
         let (_, owner) = app.create_org().await;
         app.create_team(&owner, "Bar").await;
-        for path in [
-            "/v1/teams?bogus=1",
-            "/v1/teams?limit=abc",
-            "/v1/teams?limit=-1",
-            "/v1/teams?limit=1.5",
-            "/v1/members?active=maybe",
-            "/v1/members?team_id=not-a-uuid",
-            "/v1/members?sort=name",
+        // Each refusal names the parameter that does not parse or is not taken.
+        for (path, parameter) in [
+            ("/v1/teams?bogus=1", "bogus"),
+            ("/v1/teams?limit=abc", "limit"),
+            ("/v1/teams?limit=-1", "limit"),
+            ("/v1/teams?limit=1.5", "limit"),
+            ("/v1/teams?limit=99999999999999999999", "limit"),
+            ("/v1/members?active=maybe", "active"),
+            ("/v1/members?team_id=not-a-uuid", "team_id"),
+            ("/v1/members?sort=name", "sort"),
+            ("/v1/satisfaction-scores?instrument=stars", "instrument"),
+            ("/v1/reports/satisfaction?interval=hour", "interval"),
         ] {
             let refused = app.get(path, &owner).await;
             assert_eq!(refused.status, 400, "{path} answered {}", refused.text);
-            refused.expect_problem(400);
+            assert_eq!(
+                refused.expect_problem(400).error_fields(),
+                [parameter],
+                "{path}"
+            );
         }
         for (path, field) in [
             ("/v1/teams?limit=0", "limit"),

@@ -323,8 +323,11 @@ async fn every_bad_score_is_refused_naming_its_field_and_changes_nothing() {
             "a refused score announces nothing"
         );
         assert!(
-            raw.rows("audit_events", &format!("org_id = '{}' AND action LIKE 'score.%'", c.org))
-                .is_empty(),
+            raw.rows(
+                "audit_events",
+                &format!("org_id = '{}' AND action LIKE 'score.%'", c.org)
+            )
+            .is_empty(),
             "a refused score is not audited"
         );
         // Staff do not rate clients' service; integrations need the scope.

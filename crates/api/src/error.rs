@@ -29,6 +29,10 @@ pub enum ApiError {
         /// The methods the resource supports.
         allowed: Vec<Method>,
     },
+    /// Part of the request does not parse (a query parameter's value, an unknown parameter):
+    /// 400, naming each part at fault.
+    #[error("the request could not be read: {0}")]
+    Unreadable(DomainError),
     /// Any other client or server error that needs no special header.
     #[error("{1}")]
     Status(StatusCode, String),
@@ -50,7 +54,9 @@ impl ApiError {
 
     fn field_problems(&self) -> Vec<FieldProblem> {
         let errors = match self {
-            Self::Domain(e) | Self::Store(StoreError::Rule(e)) => e.field_errors(),
+            Self::Domain(e) | Self::Store(StoreError::Rule(e)) | Self::Unreadable(e) => {
+                e.field_errors()
+            }
             _ => &[],
         };
         errors
@@ -81,6 +87,7 @@ impl ResponseError for ApiError {
             Self::Store(S::Corrupt(_) | S::Query(_)) | Self::Blocking(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            Self::Unreadable(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Status(status, _) => *status,

@@ -16,6 +16,7 @@ use super::window::Window;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::http::pagination::{list_view, page_request};
+use crate::http::query::Query;
 use crate::openapi::problems::ListProblems;
 use crate::state::{AppState, read};
 use circulo_domain::timestamp::rfc3339;
@@ -125,7 +126,7 @@ pub struct ListAuditEvents {
 pub async fn list_audit_events(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListAuditEvents>,
+    query: Query<ListAuditEvents>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadAudit)?;
     let query = query.into_inner();

@@ -26,6 +26,7 @@ use crate::error::ApiError;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{ActionProblems, CreateProblems, ListProblems, ReadProblems};
 use crate::state::{AppState, read};
@@ -344,7 +345,7 @@ pub async fn record_decision(
 pub async fn list_decisions(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListDecisions>,
+    query: Query<ListDecisions>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDecisions)?;
     let query = query.into_inner();
@@ -451,7 +452,7 @@ pub async fn void_decision(
 pub async fn list_escalations(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListEscalations>,
+    query: Query<ListEscalations>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDecisions)?;
     let query = query.into_inner();

@@ -27,6 +27,7 @@ use crate::http::etag::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{
     ActionProblems, AskProblems, CreateProblems, ListProblems, ListUnderProblems, ReadProblems,
@@ -340,7 +341,7 @@ pub async fn create_delegation(
 pub async fn list_delegations(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListDelegations>,
+    query: Query<ListDelegations>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDelegations)?;
     let query = query.into_inner();
@@ -445,7 +446,7 @@ pub async fn member_authority(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<AuthorityQuery>,
+    query: Query<AuthorityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDelegations)?;
     let member = MemberId::from_uuid(id.into_inner());

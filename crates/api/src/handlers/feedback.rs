@@ -26,6 +26,7 @@ use crate::error::ApiError;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{CreateProblems, ListProblems, ListUnderProblems, ReadProblems};
 use crate::state::{AppState, read};
@@ -322,7 +323,7 @@ fn reader(db: &Db, org: OrgId, role: Role, acting: Option<Acting>) -> StoreResul
 pub async fn list_feedback(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListFeedback>,
+    query: Query<ListFeedback>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadFeedback)?;
     let query = query.into_inner();
@@ -357,7 +358,7 @@ pub async fn list_feedback(
 pub async fn feedback_summary(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<SummariseFeedback>,
+    query: Query<SummariseFeedback>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadFeedback)?;
     let query = query.into_inner();

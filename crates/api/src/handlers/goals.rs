@@ -29,6 +29,7 @@ use crate::http::etag::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{
     ActionProblems, ChangeProblems, CreateProblems, CreateUnderProblems, ListProblems,
@@ -473,7 +474,7 @@ pub async fn create_goal(
 pub async fn list_goals(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListGoals>,
+    query: Query<ListGoals>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadGoals)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
@@ -678,7 +679,7 @@ pub async fn list_check_ins(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<ListCheckIns>,
+    query: Query<ListCheckIns>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadGoals)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;

@@ -25,6 +25,7 @@ use crate::http::etag::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{encode_cursor, page_request};
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{
     ChangeProblems, CreateProblems, ListProblems, ReadProblems, UpsertProblems,
@@ -314,7 +315,7 @@ pub async fn create_member(
 pub async fn list_members(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListMembers>,
+    query: Query<ListMembers>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDirectory)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;

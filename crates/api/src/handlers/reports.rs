@@ -18,6 +18,7 @@ use circulo_persistence::{
 use super::window::Window;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::http::query::Query;
 use crate::openapi::problems::ListProblems;
 use crate::state::{AppState, read};
 
@@ -240,7 +241,7 @@ impl SatisfactionRow {
 pub async fn satisfaction_report(
     state: web::Data<AppState>,
     caller: Caller,
-    params: web::Query<SatisfactionParams>,
+    params: Query<SatisfactionParams>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadReports)?;
     let params = params.into_inner();
@@ -399,7 +400,7 @@ fn mirror_row(t: MirrorCounts, threshold: i64) -> MirrorRow {
 pub async fn mirror_report(
     state: web::Data<AppState>,
     caller: Caller,
-    params: web::Query<WindowParams>,
+    params: Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadReports)?;
     let window = Window::parse(params.from.as_deref(), params.to.as_deref())?;
@@ -569,7 +570,7 @@ pub struct EmpowermentReportView {
 pub async fn empowerment_report(
     state: web::Data<AppState>,
     caller: Caller,
-    params: web::Query<ByOwnerParams>,
+    params: Query<ByOwnerParams>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadReports)?;
     let window = Window::parse(params.from.as_deref(), params.to.as_deref())?;
@@ -690,7 +691,7 @@ pub struct GoalsReportView {
 pub async fn goals_report(
     state: web::Data<AppState>,
     caller: Caller,
-    params: web::Query<ByOwnerParams>,
+    params: Query<ByOwnerParams>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadReports)?;
     let window = Window::parse(params.from.as_deref(), params.to.as_deref())?;

@@ -28,6 +28,7 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::{Json, parse_value};
 use crate::http::pagination::{list_view, page_request};
 use crate::http::problem::{FieldProblem, Problem};
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{CreateProblems, ListProblems, ReadProblems};
 use crate::state::{AppState, read};
@@ -538,7 +539,7 @@ fn item_problem(refused: &DomainError) -> Problem {
 pub async fn list_scores(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListScores>,
+    query: Query<ListScores>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadScores)?;
     let query = query.into_inner();

@@ -21,6 +21,7 @@ use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
 use crate::http::problem::Problem;
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{
     ChangeProblems, CreateProblems, DeleteProblems, ListProblems, ReadProblems,
@@ -167,7 +168,7 @@ pub async fn create_team(
 pub async fn list_teams(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListTeams>,
+    query: Query<ListTeams>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ReadDirectory)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;

@@ -25,6 +25,7 @@ use crate::http::etag::IfMatch;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::json::Json;
 use crate::http::pagination::{list_view, page_request};
+use crate::http::query::Query;
 use crate::openapi::limits::{Bound, Limit, bounds};
 use crate::openapi::problems::{
     ActionProblems, ChangeProblems, CreateProblems, DeleteProblems, ListProblems,
@@ -302,7 +303,7 @@ pub async fn create_webhook(
 pub async fn list_webhooks(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListWebhooks>,
+    query: Query<ListWebhooks>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ManageWebhooks)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
@@ -468,7 +469,7 @@ pub async fn list_webhook_deliveries(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<ListDeliveries>,
+    query: Query<ListDeliveries>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.principal.authorize(Permission::ManageWebhooks)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;

@@ -21,7 +21,8 @@ const MALFORMED: Status = Status(
     "400",
     "The request could not be read: malformed JSON or a body that is not a JSON object, a query \
      or header value that does not parse (a control character, a malformed `If-Match` or \
-     `Idempotency-Key`).",
+     `Idempotency-Key`), a query parameter the operation does not take or whose value is not of \
+     its type (`errors` names the parameter).",
 );
 const UNAUTHENTICATED: Status = Status(
     "401",

@@ -166,9 +166,6 @@ fn http_server(
                 .app_data(state.clone())
                 .app_data(table.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    ApiError::bad_request(format!("invalid query string: {e}")).into()
-                }))
                 .app_data(web::PathConfig::default().error_handler(|e, _| {
                     ApiError::not_found(format!("no such resource: {e}")).into()
                 }))
