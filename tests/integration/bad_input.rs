@@ -189,6 +189,7 @@ async fn unknown_or_malformed_query_parameters_are_refused() {
             ("/v1/members?sort=name", "sort"),
             ("/v1/satisfaction-scores?instrument=stars", "instrument"),
             ("/v1/reports/satisfaction?interval=hour", "interval"),
+            ("/v1/teams?limit=1&limit=2", "limit"),
         ] {
             let refused = app.get(path, &owner).await;
             assert_eq!(refused.status, 400, "{path} answered {}", refused.text);

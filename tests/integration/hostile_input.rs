@@ -61,7 +61,11 @@ async fn a_control_character_in_any_query_parameter_is_a_bad_request() {
                         let target = format!("{path}?{name}={control}");
                         let refused = app.get(&target, &owner).await;
                         assert_eq!(refused.status, 400, "GET {target}: {}", refused.text);
-                        refused.expect_problem(400);
+                        assert_eq!(
+                            refused.expect_problem(400).error_fields(),
+                            [name.as_str()],
+                            "GET {target}"
+                        );
                     }
                 }
             }

@@ -54,14 +54,15 @@ pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
-/// The parameter at fault: serde's path, or the one an "unknown field" message names.
+/// The parameter at fault: serde's path, or the one an unknown, missing or repeated field's
+/// message names (serde reports those about the whole query, with no path).
 fn parameter(path: &str, message: &str) -> String {
     if path != "." && !path.is_empty() {
         return path.to_owned();
     }
-    message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("missing field `"))
+    ["unknown field `", "missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next())
         .unwrap_or_default()
         .to_owned()
@@ -102,6 +103,8 @@ mod tests {
         assert_eq!(refused("limit=99999999999999999999"), ["limit"]);
         assert_eq!(refused("instrument=stars"), ["instrument"]);
         assert_eq!(refused("colour=red"), ["colour"]);
+        assert_eq!(refused("limit=1&limit=2"), ["limit"]);
+        assert_eq!(refused("instrument=csat&instrument=csat"), ["instrument"]);
     }
 
     #[test]

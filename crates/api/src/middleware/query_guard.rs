@@ -7,6 +7,8 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
+use circulo_domain::DomainError;
+
 use crate::error::ApiError;
 
 /// The middleware function (`middleware::from_fn(refuse_control_characters)`).
@@ -15,8 +17,9 @@ pub async fn refuse_control_characters(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if let Some(name) = first_controlled_parameter(req.query_string()) {
-        let e = ApiError::bad_request(format!(
-            "the query parameter {name:?} holds a control character"
+        let e = ApiError::Unreadable(DomainError::invalid(
+            name,
+            "holds a control character (after percent-decoding)",
         ));
         return Ok(req.into_response(e.error_response()));
     }
