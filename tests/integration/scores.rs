@@ -197,14 +197,20 @@ async fn a_score_is_low_by_the_organizations_own_thresholds_and_announced_with_i
 
         // A team named without a member is the score's team; no one named, no team.
         let mut named = csat(&c.ana.id, 5, "named-team");
-        named.as_object_mut().map(|o| o.remove("member_id"));
+        named
+            .as_object_mut()
+            .expect("an object")
+            .remove("member_id");
         named["team_id"] = json!(c.kitchen);
         let created = app
             .post("/v1/satisfaction-scores", &crm, named)
             .await
             .expect(201);
         let mut nobody = csat(&c.ana.id, 5, "nobody");
-        nobody.as_object_mut().map(|o| o.remove("member_id"));
+        nobody
+            .as_object_mut()
+            .expect("an object")
+            .remove("member_id");
         let unattributed = app
             .post("/v1/satisfaction-scores", &crm, nobody)
             .await

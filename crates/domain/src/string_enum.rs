@@ -35,6 +35,9 @@ macro_rules! string_enum {
         }
 
         impl $name {
+            /// Every value, in the order declared.
+            pub const ALL: [Self; [$($text),+].len()] = [$(Self::$variant),+];
+
             /// The name this value has in JSON, in tokens and in the database.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }

@@ -46,19 +46,6 @@ crate::string_enum! {
     }
 }
 
-impl EventType {
-    /// Every event, in the order the catalogue lists them.
-    pub const ALL: [EventType; 7] = [
-        EventType::ScoreRecorded,
-        EventType::ScoreDetractor,
-        EventType::DecisionEscalated,
-        EventType::EscalationResolved,
-        EventType::GoalAchieved,
-        EventType::DelegationRevoked,
-        EventType::FeedbackReceived,
-    ];
-}
-
 /// Whether a subscription may name private, loopback and plain-`http` URLs: for development and
 /// tests only (`CIRCULO_WEBHOOK_ALLOW_PRIVATE=true`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

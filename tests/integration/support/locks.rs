@@ -39,13 +39,7 @@ impl RawConn {
     /// what someone reading the database directly would see.
     pub fn rows(&mut self, table: &str, condition: &str) -> Vec<String> {
         use diesel::RunQueryDsl;
-        use diesel::sql_types::Text;
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            text: String,
-        }
-        let load = |rows: diesel::QueryResult<Vec<Row>>, sql: &str| {
+        let load = |rows: diesel::QueryResult<Vec<TextRow>>, sql: &str| {
             rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
                 .into_iter()
                 .map(|row| row.text)
@@ -68,20 +62,12 @@ impl RawConn {
             }
         }
     }
-}
 
-impl RawConn {
     /// One text column of the rows of `table` matching `condition`.
     pub fn column(&mut self, table: &str, column: &str, condition: &str) -> Vec<String> {
         use diesel::RunQueryDsl;
-        use diesel::sql_types::Text;
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            text: String,
-        }
         let sql = format!("SELECT {column} AS text FROM {table} WHERE {condition}");
-        let rows: diesel::QueryResult<Vec<Row>> = match self {
+        let rows: diesel::QueryResult<Vec<TextRow>> = match self {
             Self::Postgres(c) => diesel::sql_query(&sql).load(c),
             Self::Sqlite(c) => diesel::sql_query(&sql).load(c),
         };
@@ -90,6 +76,13 @@ impl RawConn {
             .map(|row| row.text)
             .collect()
     }
+}
+
+/// A row of one text column named `text`.
+#[derive(diesel::QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
 }
 
 /// A transaction holding a lock until dropped.

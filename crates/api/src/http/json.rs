@@ -197,21 +197,31 @@ impl<'de> serde::de::Visitor<'de> for UnambiguousVisitor {
     }
 }
 
-/// The dotted name of the field at fault. serde reports a missing field at its parent's path
-/// (and an unknown one at its own), so the missing field's name is taken from the message.
-fn field_name(path: &str, message: &str) -> String {
+/// The dotted name of the field at fault, from serde_path_to_error's path and serde's message.
+/// serde reports a missing field at its parent's path, so its name is taken from the message.
+/// A JSON body's unknown field is reported at its own path; a query's unknown or repeated
+/// parameter (serde_urlencoded) at no path at all, so there too the message names it.
+pub(super) fn field_name(path: &str, message: &str) -> String {
     let parent = if path == "." { "" } else { path };
-    let Some(missing) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next())
-    else {
-        return parent.to_owned();
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
     };
-    if parent.is_empty() {
-        missing.to_owned()
-    } else {
-        format!("{parent}.{missing}")
+    if let Some(missing) = named("missing field `") {
+        return if parent.is_empty() {
+            missing.to_owned()
+        } else {
+            format!("{parent}.{missing}")
+        };
     }
+    if !parent.is_empty() {
+        return parent.to_owned();
+    }
+    named("unknown field `")
+        .or_else(|| named("duplicate field `"))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[cfg(test)]

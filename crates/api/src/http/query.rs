@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use circulo_domain::DomainError;
 
+use super::json::field_name;
 use crate::error::ApiError;
 
 /// The request's query parameters as `T`.
@@ -49,23 +50,8 @@ pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(pairs).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
-        let field = parameter(&path, &message);
-        ApiError::Unreadable(DomainError::invalid(field, message))
+        ApiError::Unreadable(DomainError::invalid(field_name(&path, &message), message))
     })
-}
-
-/// The parameter at fault: serde's path, or the one an unknown, missing or repeated field's
-/// message names (serde reports those about the whole query, with no path).
-fn parameter(path: &str, message: &str) -> String {
-    if path != "." && !path.is_empty() {
-        return path.to_owned();
-    }
-    ["unknown field `", "missing field `", "duplicate field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
-        .and_then(|rest| rest.split('`').next())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[cfg(test)]

@@ -239,7 +239,7 @@ fn record_in_steps(
         });
     }
     insert_outbox_entries(conn, &events)?;
-    outcome(row, found, true, team.map(str::to_owned))
+    Ok(Outcome::Created(parse_opt_id("team id", team)?))
 }
 
 /// The organization's thresholds, which of `row`'s references it has, and the member's team,
@@ -448,7 +448,7 @@ impl Record<'_> {
     fn push_threshold<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("CASE ");
         out.push_bind_param::<Text, _>(&self.instrument)?;
-        for instrument in [Instrument::Csat, Instrument::Nps, Instrument::Ces] {
+        for instrument in Instrument::ALL {
             out.push_sql(" WHEN '");
             out.push_sql(instrument.as_str());
             out.push_sql("' THEN context.");
