@@ -36,6 +36,7 @@ macro_rules! string_enum {
 
         impl $name {
             /// Every value, in the order declared.
+            #[allow(dead_code, reason = "a private set need not be enumerated")]
             pub const ALL: [Self; [$($text),+].len()] = [$(Self::$variant),+];
 
             /// The name this value has in JSON, in tokens and in the database.
